@@ -1,0 +1,212 @@
+"""Reproducible training of the diagnosis pipeline from scikit-learn's copy of WDBC.
+
+Seeded, stratified, with a held-out test split and 5-fold cross-validation on the training
+split. Writes ``model.skops`` and ``metadata.json`` into the artifact directory.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labserve.models.artifacts import (
+    ARTIFACT_FILENAME,
+    save_skops,
+    sha256_file,
+    write_metadata,
+)
+from labserve.models.diagnosis.features import (
+    BENIGN,
+    DIAGNOSIS_FEATURES,
+    FEATURE_NAMES,
+    MALIGNANT,
+    SKLEARN_COLUMNS,
+)
+
+MODEL_NAME = "diagnosis"
+MODEL_SERIES = "1.0"
+DEFAULT_SEED = 42
+TEST_FRACTION = 0.2
+N_TREES = 100
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The six features and the target (1 = malignant) of every WDBC row, in file order."""
+
+    X: np.ndarray
+    y: np.ndarray
+    source_sha256: str
+
+
+def bundled_data_path() -> Path:
+    """The CSV that scikit-learn ships (so training needs no download)."""
+    return Path(str(resources.files("sklearn.datasets.data") / "breast_cancer.csv"))
+
+
+def load_training_data() -> TrainingData:
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    columns = list(bunch.feature_names)
+    index = [columns.index(SKLEARN_COLUMNS[name]) for name in FEATURE_NAMES]
+    X = np.asarray(bunch.data[:, index], dtype=np.float64)
+    malignant_code = list(bunch.target_names).index("malignant")
+    y = (bunch.target == malignant_code).astype(np.int64)
+    return TrainingData(X=X, y=y, source_sha256=sha256_file(bundled_data_path()))
+
+
+def build_pipeline(seed: int) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return Pipeline(
+        [
+            ("scaler", StandardScaler()),
+            ("forest", RandomForestClassifier(n_estimators=N_TREES, random_state=seed, n_jobs=1)),
+        ]
+    )
+
+
+def evaluate(y_true: np.ndarray, p_malignant: np.ndarray) -> dict[str, Any]:
+    """Held-out metrics, with malignant as the positive class."""
+    from sklearn.metrics import (
+        accuracy_score,
+        brier_score_loss,
+        confusion_matrix,
+        roc_auc_score,
+        roc_curve,
+    )
+
+    y_pred = (p_malignant >= 0.5).astype(np.int64)
+    # rows/columns ordered [malignant, benign] so the matrix reads as a clinician expects
+    tp, fn, fp, tn = confusion_matrix(y_true, y_pred, labels=[1, 0]).ravel().tolist()
+    fpr, tpr, _ = roc_curve(y_true, p_malignant)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "roc_auc": float(roc_auc_score(y_true, p_malignant)),
+        "sensitivity_malignant": tp / (tp + fn),
+        "specificity_malignant": tn / (tn + fp),
+        "brier_score": float(brier_score_loss(y_true, p_malignant)),
+        "confusion_matrix": {
+            "labels": [MALIGNANT, BENIGN],
+            "rows_are": "true class",
+            "columns_are": "predicted class",
+            "matrix": [[tp, fn], [fp, tn]],
+        },
+        "roc_curve": [
+            [round(float(f), 4), round(float(t), 4)] for f, t in zip(fpr, tpr, strict=True)
+        ],
+    }
+
+
+def cross_validate_pipeline(X: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    scores = cross_validate(build_pipeline(seed), X, y, cv=folds, scoring=["accuracy", "roc_auc"])
+    return {
+        "folds": 5,
+        "accuracy_mean": float(np.mean(scores["test_accuracy"])),
+        "accuracy_std": float(np.std(scores["test_accuracy"])),
+        "roc_auc_mean": float(np.mean(scores["test_roc_auc"])),
+        "roc_auc_std": float(np.std(scores["test_roc_auc"])),
+    }
+
+
+def library_versions() -> dict[str, str]:
+    import sklearn
+    import skops
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+    }
+
+
+def feature_metadata(X_train: np.ndarray) -> list[dict[str, Any]]:
+    return [
+        {
+            **spec.as_dict(),
+            "training_min": float(X_train[:, i].min()),
+            "training_max": float(X_train[:, i].max()),
+        }
+        for i, spec in enumerate(DIAGNOSIS_FEATURES)
+    ]
+
+
+def typical_cases(X: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per-class medians, offered by the UI as 'typical benign/malignant' examples."""
+    return {
+        label: {
+            name: float(np.round(np.median(X[y == code, i]), 5))
+            for i, name in enumerate(FEATURE_NAMES)
+        }
+        for label, code in ((BENIGN, 0), (MALIGNANT, 1))
+    }
+
+
+def train_diagnosis(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """Train, evaluate and save the diagnosis pipeline; return the metadata written."""
+    from sklearn.model_selection import train_test_split
+
+    data = load_training_data()
+    X_train, X_test, y_train, y_test = train_test_split(
+        data.X, data.y, test_size=TEST_FRACTION, stratify=data.y, random_state=seed
+    )
+    pipeline = build_pipeline(seed).fit(X_train, y_train)
+    malignant_column = list(pipeline.classes_).index(1)
+    held_out = evaluate(y_test, pipeline.predict_proba(X_test)[:, malignant_column])
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    artifact_sha = save_skops(pipeline, out_dir / ARTIFACT_FILENAME)
+    metadata: dict[str, Any] = {
+        "name": MODEL_NAME,
+        "version": f"{MODEL_SERIES}-{artifact_sha[:8]}",
+        "title": "Breast mass diagnosis (WDBC random forest)",
+        "task": "binary classification: Malignant vs Benign",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "artifact": {"file": ARTIFACT_FILENAME, "format": "skops", "sha256": artifact_sha},
+        "estimator": "StandardScaler + RandomForestClassifier",
+        "hyperparameters": {"n_estimators": N_TREES, "random_state": seed},
+        "training_data": {
+            "source": "Wisconsin Diagnostic Breast Cancer, scikit-learn's bundled copy",
+            "file": "sklearn/datasets/data/breast_cancer.csv",
+            "sha256": data.source_sha256,
+            "rows": int(len(data.y)),
+            "malignant": int(data.y.sum()),
+            "benign": int(len(data.y) - data.y.sum()),
+            "split": {
+                "test_fraction": TEST_FRACTION,
+                "stratified": True,
+                "seed": seed,
+                "train_rows": int(len(y_train)),
+                "test_rows": int(len(y_test)),
+            },
+        },
+        "positive_class": MALIGNANT,
+        "threshold": 0.5,
+        "features": feature_metadata(X_train),
+        "metrics": {
+            "held_out": held_out,
+            "cross_validation": cross_validate_pipeline(X_train, y_train, seed),
+        },
+        "typical_cases": typical_cases(data.X, data.y),
+        "libraries": library_versions(),
+        "intended_use": (
+            "Teaching and research on the WDBC measurements. Not a medical device: "
+            "never the sole basis of a clinical decision."
+        ),
+    }
+    write_metadata(out_dir, metadata)
+    return metadata

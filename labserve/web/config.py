@@ -1,0 +1,26 @@
+"""Default settings; each can be overridden by a ``LABSERVE_<NAME>`` environment variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Largest number of rows in one JSON predict request.
+    "MAX_BATCH_ROWS": 10_000,
+    # "background": the server answers /healthz at once and /readyz turns 200 when loaded;
+    # "sync": create_app returns only after loading (tests, one-off scripts).
+    "LOAD_MODELS": "background",
+    "SUMMARIZER_BACKEND": "extractive",
+    "SUMMARIZER_MODEL": None,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+}
+
+
+def resolve_instance_path(test_config: dict[str, Any] | None) -> Path:
+    """Instance folder: test config, then LABSERVE_INSTANCE_PATH, then ./instance."""
+    configured = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "LABSERVE_INSTANCE_PATH"
+    )
+    return Path(configured or "instance").resolve()

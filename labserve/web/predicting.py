@@ -1,0 +1,59 @@
+"""Running a prediction on behalf of a request: the one place API, UI and tutorial routes share.
+
+Auditing and metrics hook in here, so every surface is recorded the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, ServedModel
+from labserve.web.errors import ApiError
+from labserve.web.extension import get_registry
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    model: str
+    version: str
+    predictions: list[Prediction]
+
+
+def get_model(name: str) -> ServedModel[Any]:
+    """The named model, loaded; ModelNotFound / ModelNotReady otherwise."""
+    model = get_registry().get(name)
+    model.require_ready()
+    return model
+
+
+def check_batch_size(rows: object, field: str = "inputs") -> Sequence[object]:
+    if not isinstance(rows, list):
+        raise ApiError(422, "invalid_input", f"{field} must be a JSON array of objects", field)
+    if not rows:
+        raise ApiError(422, "invalid_input", f"{field} must hold at least one row", field)
+    limit = int(current_app.config["MAX_BATCH_ROWS"])
+    if len(rows) > limit:
+        raise ApiError(
+            422, "invalid_input", f"{field} holds {len(rows)} rows; the limit is {limit}", field
+        )
+    return rows
+
+
+def predict_rows(
+    name: str,
+    rows: Sequence[object],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    row_prefix: str = ROW_PREFIX,
+    parameter_prefix: str = PARAMETER_PREFIX,
+) -> PredictionResult:
+    """Validate and predict ``rows`` with the named model."""
+    model = get_model(name)
+    valid = model.validate(rows, row_prefix=row_prefix)
+    params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
+    predictions = model.predict_valid(valid, params)
+    return PredictionResult(model=model.name, version=model.version, predictions=predictions)

@@ -1,0 +1,74 @@
+"""Shared fixtures: a diagnosis model trained once per session, the app, its clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from labserve.models.catalog import diagnosis_artifact_dir
+from labserve.models.diagnosis.training import load_training_data, train_diagnosis
+from labserve.web import create_app
+
+FEATURES = (
+    "radius_mean",
+    "texture_mean",
+    "smoothness_mean",
+    "texture_se",
+    "smoothness_se",
+    "symmetry_se",
+)
+
+
+def data_row(index: int) -> dict[str, float]:
+    """Row ``index`` of scikit-learn's bundled WDBC copy, as an API input object."""
+    data = load_training_data()
+    return {name: float(value) for name, value in zip(FEATURES, data.X[index], strict=True)}
+
+
+@pytest.fixture(scope="session")
+def trained_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An instance folder holding a freshly trained diagnosis artifact (read-only in tests)."""
+    instance = tmp_path_factory.mktemp("instance")
+    train_diagnosis(diagnosis_artifact_dir(instance))
+    return instance
+
+
+@pytest.fixture
+def app_config(trained_instance: Path) -> dict[str, Any]:
+    """Override in a test module to change settings; ``app`` uses it."""
+    return {"TESTING": True, "INSTANCE_PATH": str(trained_instance), "LOAD_MODELS": "sync"}
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    return create_app(app_config)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def malignant_row() -> dict[str, float]:
+    """Row 0 of WDBC: a known malignant case."""
+    return data_row(0)
+
+
+@pytest.fixture
+def benign_row() -> dict[str, float]:
+    """Row 19 of WDBC: the first known benign case."""
+    data = load_training_data()
+    assert data.y[19] == 0
+    return data_row(19)

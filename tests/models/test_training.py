@@ -1,0 +1,84 @@
+"""Training: reproducible, stratified, evaluated, and saved with full metadata."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labserve.models.artifacts import ARTIFACT_FILENAME, METADATA_FILENAME, sha256_file
+from labserve.models.catalog import diagnosis_artifact_dir
+from labserve.models.diagnosis import FEATURE_NAMES, DiagnosisModel
+from labserve.models.diagnosis.training import (
+    bundled_data_path,
+    load_training_data,
+    train_diagnosis,
+)
+
+
+@pytest.fixture(scope="module")
+def metadata(trained_instance: Path) -> dict:
+    return json.loads((diagnosis_artifact_dir(trained_instance) / METADATA_FILENAME).read_text())
+
+
+def test_training_data_is_the_bundled_copy() -> None:
+    data = load_training_data()
+    assert data.X.shape == (569, 6)
+    assert int(data.y.sum()) == 212  # malignant rows in WDBC
+    assert data.y[0] == 1  # row 0 is malignant
+    assert data.source_sha256 == sha256_file(bundled_data_path())
+
+
+def test_metadata_records_provenance(metadata: dict, trained_instance: Path) -> None:
+    artifact = diagnosis_artifact_dir(trained_instance) / ARTIFACT_FILENAME
+    assert metadata["name"] == "diagnosis"
+    assert metadata["artifact"]["sha256"] == sha256_file(artifact)
+    assert metadata["version"].endswith(metadata["artifact"]["sha256"][:8])
+    assert metadata["training_data"]["sha256"] == sha256_file(bundled_data_path())
+    assert metadata["training_data"]["split"]["stratified"] is True
+    assert {"python", "numpy", "scikit-learn", "skops"} <= set(metadata["libraries"])
+    names = [f["name"] for f in metadata["features"]]
+    assert tuple(names) == FEATURE_NAMES
+    for feature in metadata["features"]:
+        assert feature["unit"]
+        assert feature["description"]
+        assert feature["minimum"] <= feature["training_min"] < feature["training_max"]
+        assert feature["training_max"] <= feature["maximum"]
+
+
+def test_metrics_are_computed_and_plausible(metadata: dict) -> None:
+    held = metadata["metrics"]["held_out"]
+    assert held["n"] == metadata["training_data"]["split"]["test_rows"] == 114
+    assert 0.85 <= held["accuracy"] <= 1.0
+    assert 0.93 <= held["roc_auc"] <= 1.0
+    assert 0.0 < held["brier_score"] < 0.15
+    (tp, fn), (fp, tn) = held["confusion_matrix"]["matrix"]
+    assert tp + fn == 42
+    assert fp + tn == 72
+    assert held["sensitivity_malignant"] == pytest.approx(tp / (tp + fn))
+    assert held["specificity_malignant"] == pytest.approx(tn / (tn + fp))
+    assert held["accuracy"] == pytest.approx((tp + tn) / 114)
+    cv = metadata["metrics"]["cross_validation"]
+    assert cv["folds"] == 5
+    assert 0.85 <= cv["accuracy_mean"] <= 1.0
+    assert cv["accuracy_std"] < 0.1
+    assert held["roc_curve"][0] == [0.0, 0.0]
+    assert held["roc_curve"][-1] == [1.0, 1.0]
+
+
+def test_training_is_reproducible(tmp_path: Path, metadata: dict, trained_instance: Path) -> None:
+    again = train_diagnosis(tmp_path / "again")
+    assert again["metrics"] == metadata["metrics"]
+    first = DiagnosisModel(diagnosis_artifact_dir(trained_instance))
+    second = DiagnosisModel(tmp_path / "again")
+    first.load()
+    second.load()
+    X = load_training_data().X
+    np.testing.assert_array_equal(first.probability_malignant(X), second.probability_malignant(X))
+
+
+def test_a_different_seed_gives_a_different_forest(tmp_path: Path, metadata: dict) -> None:
+    other = train_diagnosis(tmp_path / "other", seed=7)
+    assert other["metrics"]["held_out"] != metadata["metrics"]["held_out"]

@@ -1,0 +1,127 @@
+"""Pages for people: list, form, result, field errors, and the tutorial's form route."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+LABELS = [
+    "Mean radius",
+    "Mean texture",
+    "Mean smoothness",
+    "Texture (standard error)",
+    "Smoothness (standard error)",
+    "Symmetry (standard error)",
+]
+
+
+def as_form(row: dict[str, float]) -> dict[str, str]:
+    return {name: repr(value) for name, value in row.items()}
+
+
+def test_index_lists_the_models(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/models/diagnosis"' in page
+    assert "Breast mass diagnosis" in page
+    assert "ready" in page
+
+
+def test_form_has_labelled_fields_with_units_ranges_and_examples(client: FlaskClient) -> None:
+    response = client.get("/models/diagnosis")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for label in LABELS:
+        assert label in page
+    for name in (
+        "radius_mean",
+        "texture_mean",
+        "smoothness_mean",
+        "texture_se",
+        "smoothness_se",
+        "symmetry_se",
+    ):
+        assert f'<label for="{name}">' in page
+        assert f'name="{name}"' in page
+    assert "grey levels" in page
+    assert "Training range 6.98" in page
+    assert "typical benign case" in page
+    assert "typical malignant case" in page
+    assert "Model card" in page
+    assert "ROC curve" in page
+    assert '<link rel="stylesheet" href="/static/styles.css">' in page
+    assert "http://" not in page
+    assert "https://" not in page
+
+
+def test_example_buttons_carry_values_that_predict_their_class(client: FlaskClient) -> None:
+    import html
+    import json
+
+    page = client.get("/models/diagnosis").get_data(as_text=True)
+    cases = [json.loads(html.unescape(m)) for m in re.findall(r"data-fill='([^']*)'", page)]
+    assert len(cases) == 2
+    labels = []
+    for case in cases:
+        response = client.post("/models/diagnosis", data={k: str(v) for k, v in case.items()})
+        labels.append(re.search(r'class="label label-(\w+)"', response.get_data(as_text=True))[1])
+    assert labels == ["benign", "malignant"]
+
+
+def test_tutorial_form_route_renders_a_result(client: FlaskClient, malignant_row: dict) -> None:
+    response = client.post("/prediction", data=as_form(malignant_row))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'class="label label-malignant">Malignant<' in page
+    assert re.search(r"Probability of malignancy: <strong>\d+\.\d%</strong>", page)
+    assert "<meter" in page
+    assert "Model version" in page
+    assert f'value="{malignant_row["radius_mean"]!r}"' in page  # the form keeps the values
+
+
+def test_benign_case_through_the_form(client: FlaskClient, benign_row: dict) -> None:
+    page = client.post("/models/diagnosis", data=as_form(benign_row)).get_data(as_text=True)
+    assert 'class="label label-benign">Benign<' in page
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("radius_mean", "abc", "must be a number"),
+        ("radius_mean", "", "must be a number"),
+        ("texture_mean", "-4", "must be at least 0.0"),
+        ("smoothness_mean", "12", "must be at most 1.0"),
+        ("symmetry_se", "inf", "finite"),
+        ("texture_se", "<script>alert(1)</script>", "must be a number"),
+    ],
+)
+def test_invalid_values_are_shown_beside_their_field(
+    client: FlaskClient, benign_row: dict, field: str, typed: str, message: str
+) -> None:
+    response = client.post("/prediction", data={**as_form(benign_row), field: typed})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(rf'<p id="{field}-error" class="error">([^<]*)</p>', page)
+    assert error
+    assert message in error[1]
+    assert 'class="label label-' not in page  # no result for an invalid form
+    assert "<script>alert(1)</script>" not in page  # autoescaped, kept as typed
+    kept = re.search(rf'name="{field}"[^>]*\n\s*value="([^"]*)"', page)
+    assert kept is not None
+    assert kept[1] == typed.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_missing_form_fields_are_reported(client: FlaskClient) -> None:
+    response = client.post("/prediction", data={"radius_mean": "14"})
+    assert response.status_code == 422
+    assert response.get_data(as_text=True).count('class="error"') == 5
+
+
+def test_out_of_training_range_is_flagged(client: FlaskClient, benign_row: dict) -> None:
+    page = client.post("/models/diagnosis", data={**as_form(benign_row), "radius_mean": "45"})
+    assert "Outside the training range: Mean radius" in page.get_data(as_text=True)
+
+
+def test_unknown_model_page_is_404(client: FlaskClient) -> None:
+    assert client.get("/models/nope").status_code == 404
