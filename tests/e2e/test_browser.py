@@ -1,0 +1,51 @@
+"""A person's path through the UI, in a real browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+SCREENSHOTS = (
+    Path(os.environ.get("LABSERVE_SCREENSHOTS", ""))
+    if os.environ.get("LABSERVE_SCREENSHOTS")
+    else None
+)
+
+
+def shot(page: Any, name: str) -> None:
+    if SCREENSHOTS is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_typical_malignant_case_through_the_form(page: Any, live_server: str) -> None:
+    page.goto(live_server + "/")
+    page.click("text=Breast mass diagnosis")
+    assert page.url.endswith("/models/diagnosis")
+    page.click("text=typical malignant case")
+    assert page.input_value("#radius_mean") != ""
+    page.click("button[type=submit]")
+    page.wait_for_selector(".result-panel .label")
+    assert page.inner_text(".result-panel .label") == "Malignant"
+    assert "%" in page.inner_text(".result-panel strong")
+    shot(page, "diagnosis-result")
+
+
+def test_typical_benign_case_and_a_typo(page: Any, live_server: str) -> None:
+    page.goto(live_server + "/models/diagnosis")
+    page.click("text=typical benign case")
+    page.click("button[type=submit]")
+    assert page.inner_text(".result-panel .label") == "Benign"
+    page.fill("#texture_mean", "twelve")
+    page.click("button[type=submit]")
+    assert page.inner_text("#texture_mean-error") == "must be a number"
+    assert page.input_value("#texture_mean") == "twelve"  # kept as typed
+    assert page.get_attribute("#texture_mean", "aria-invalid") == "true"
+    shot(page, "diagnosis-error")
+
+
+def test_stylesheet_is_applied(page: Any, live_server: str) -> None:
+    page.goto(live_server + "/models/diagnosis")
+    colour = page.evaluate("getComputedStyle(document.querySelector('.topbar')).backgroundColor")
+    assert colour == "rgb(29, 39, 51)"
