@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask
@@ -13,6 +12,10 @@ from labserve.web import extension
 from labserve.web.config import DEFAULTS, resolve_instance_path
 from labserve.web.errors import register_error_handlers
 from labserve.web.json_body import parse_json
+from labserve.web.limits import init_limits
+from labserve.web.metrics import init_metrics
+from labserve.web.request_context import configure_logging, init_request_ids
+from labserve.web.security import init_security_headers
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -38,8 +41,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.debug = False if not app.config.get("DEBUG") else app.debug
     instance_path.mkdir(parents=True, exist_ok=True)
 
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    configure_logging(str(app.config["LOG_FORMAT"]), str(app.config["LOG_LEVEL"]))
     register_error_handlers(app)
+    init_request_ids(app)
+    init_metrics(app)
+    init_limits(app)
+    init_security_headers(app)
 
     from labserve.web.api import api, tutorial_api
     from labserve.web.health import health

@@ -14,7 +14,14 @@ DEFAULTS: dict[str, Any] = {
     "LOAD_MODELS": "background",
     "SUMMARIZER_BACKEND": "extractive",
     "SUMMARIZER_MODEL": None,
+    # Request bodies above this get 413 before they are read whole.
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # e.g. "600/minute": per API key, or per client address when anonymous. None: no limit.
+    "RATE_LIMIT": None,
+    # Shared rate-limit counts across replicas; memory when unset.
+    "REDIS_URL": None,
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
 }
 
 

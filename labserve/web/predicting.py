@@ -14,6 +14,7 @@ from flask import current_app
 from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, ServedModel
 from labserve.web.errors import ApiError
 from labserve.web.extension import get_registry
+from labserve.web.metrics import record_predictions
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,5 @@ def predict_rows(
     valid = model.validate(rows, row_prefix=row_prefix)
     params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
     predictions = model.predict_valid(valid, params)
+    record_predictions(model.name, predictions, len(valid))
     return PredictionResult(model=model.name, version=model.version, predictions=predictions)

@@ -1,0 +1,103 @@
+"""Prometheus metrics: requests, latency, predictions, model load time, batch sizes.
+
+With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` (``labserve serve --workers``
+does) and every worker writes its samples there; ``/metrics`` then aggregates all workers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+REQUESTS = Counter(
+    "labserve_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "labserve_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+PREDICTIONS = Counter(
+    "labserve_predictions_total", "Predictions made, by model and label", ["model", "label"]
+)
+BATCH_ROWS = Histogram(
+    "labserve_batch_rows",
+    "Rows per prediction request",
+    ["model"],
+    buckets=(1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000, 100000),
+)
+MODEL_LOAD_SECONDS = Gauge(
+    "labserve_model_load_seconds",
+    "Seconds the model took to load",
+    ["model"],
+    multiprocess_mode="max",
+)
+
+metrics = Blueprint("metrics", __name__)
+
+
+def record_predictions(model: str, predictions: Iterable[dict[str, Any]], rows: int) -> None:
+    BATCH_ROWS.labels(model).observe(rows)
+    counts: dict[str, int] = {}
+    for prediction in predictions:
+        label = str(prediction.get("label", "none"))
+        counts[label] = counts.get(label, 0) + 1
+    for label, count in counts.items():
+        PREDICTIONS.labels(model, label).inc(count)
+
+
+def record_model_load(model: str, seconds: float | None) -> None:
+    if seconds is not None:
+        MODEL_LOAD_SECONDS.labels(model).set(seconds)
+
+
+def route_label() -> str:
+    """The URL rule, not the path, so /models/<name> stays one series whatever the name."""
+    return request.url_rule.rule if request.url_rule is not None else "unmatched"
+
+
+def init_metrics(app: Flask) -> None:
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def observe(response: Response) -> Response:
+        started = g.get("started")
+        route = route_label()
+        if started is not None:
+            LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        return response
+
+    app.register_blueprint(metrics)
+
+
+@metrics.get("/metrics")
+def scrape() -> Response:
+    from labserve.web.extension import get_registry
+
+    for model in get_registry():
+        record_model_load(model.name, model.load_seconds)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        payload = generate_latest(registry)
+    else:
+        payload = generate_latest()
+    return Response(payload, mimetype=CONTENT_TYPE_LATEST)
