@@ -70,13 +70,29 @@ def ensure_diagnosis_artifact(instance_path: Path, *, seed: int = 42, force: boo
 @INSTANCE_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
-@click.option("--dev", is_flag=True, help="Development server with reloader and debugger.")
-def serve(instance_path: Path, host: str, port: int, dev: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Worker processes of the production server (granian); one per core is a good start.",
+)
+@click.option("--dev", is_flag=True, help="Flask's development server with reloader and debugger.")
+def serve(instance_path: Path, host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the web UI and the JSON API (debug is off unless --dev)."""
-    os.environ["LABSERVE_INSTANCE_PATH"] = str(instance_path.resolve())
+    instance_path = instance_path.resolve()
+    os.environ["LABSERVE_INSTANCE_PATH"] = str(instance_path)
     ensure_diagnosis_artifact(instance_path)
+    if dev:
+        from labserve.web import create_app
 
-    from labserve.web import create_app
+        create_app().run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
+        return
+    from labserve.server import run_production
 
-    app = create_app()
-    app.run(host=host, port=port, debug=dev, use_reloader=dev, threaded=True)
+    click.echo(f"labserve on http://{host}:{port} ({workers} workers); Ctrl-C to stop")
+    run_production(host, port, workers, instance_path)
+
+
+if __name__ == "__main__":
+    main()

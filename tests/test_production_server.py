@@ -1,0 +1,106 @@
+"""The production server as a user runs it: real processes on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import data_row
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def post_json(url: str, body: object) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, json.loads(response.read())
+
+
+@pytest.fixture
+def server(trained_instance: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    import shutil
+
+    instance = tmp_path / "instance"
+    shutil.copytree(trained_instance, instance)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABSERVE_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "labserve.cli",
+            "serve",
+            "--instance-path",
+            str(instance),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if get(url + "/readyz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        output, _ = process.communicate(timeout=10)
+        pytest.fail(f"server not ready: {output.decode(errors='replace')}")
+    yield url, process
+    if process.poll() is None:
+        process.kill()
+        process.wait(10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def test_serves_predictions_from_two_workers_and_stops_on_sigterm(
+    server: tuple[str, subprocess.Popen],
+) -> None:
+    url, process = server
+    for _ in range(40):
+        status, body = post_json(url + "/api/diagnosis", data_row(0))
+        assert status == 200
+        assert body["diagnosis"] == "Malignant"
+    status, metrics = get(url + "/metrics")
+    assert status == 200
+    # samples of both workers are aggregated (multiprocess mode): all 40 are counted
+    line = next(
+        x
+        for x in metrics.decode().splitlines()
+        if x.startswith("labserve_predictions_total{") and 'label="Malignant"' in x
+    )
+    assert float(line.rsplit(" ", 1)[1]) == 40.0
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=40) == 0
