@@ -25,25 +25,32 @@ def test_train_writes_artifact_and_reports_metrics(runner: CliRunner, tmp_path: 
     assert "present" in again.output
 
 
-def test_serve_trains_when_missing_and_never_debugs_by_default(
+def test_serve_trains_when_missing_and_runs_the_production_server(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import labserve.server
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(labserve.server, "run_production", lambda *args: calls.append(args))
+    result = runner.invoke(
+        cli.main,
+        ["serve", "--instance-path", str(tmp_path), "--port", "5055", "--workers", "3"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "models" / "diagnosis" / "model.skops").is_file()
+    assert calls == [("127.0.0.1", 5055, 3, tmp_path.resolve())]
+
+
+def test_dev_flag_is_the_only_way_to_debug(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flask import Flask
 
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        Flask, "run", lambda self, **kw: calls.append({**kw, "debug_flag": self.debug})
-    )
-    result = runner.invoke(
-        cli.main,
-        ["serve", "--instance-path", str(tmp_path), "--host", "127.0.0.1", "--port", "5055"],
-    )
+    monkeypatch.setattr(Flask, "run", lambda self, **kw: calls.append(kw))
+    result = runner.invoke(cli.main, ["serve", "--instance-path", str(tmp_path), "--dev"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "models" / "diagnosis" / "model.skops").is_file()
-    assert calls[0]["host"] == "127.0.0.1"
-    assert calls[0]["port"] == 5055
-    assert calls[0]["debug"] is False
-    assert calls[0]["debug_flag"] is False
+    assert calls[0]["debug"] is True
 
 
 def test_help_lists_commands(runner: CliRunner) -> None:
