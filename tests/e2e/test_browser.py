@@ -49,3 +49,24 @@ def test_stylesheet_is_applied(page: Any, live_server: str) -> None:
     page.goto(live_server + "/models/diagnosis")
     colour = page.evaluate("getComputedStyle(document.querySelector('.topbar')).backgroundColor")
     assert colour == "rgb(29, 39, 51)"
+
+
+def test_summarise_a_pasted_abstract(page: Any, live_server: str) -> None:
+    text = (
+        "Dr. Chen et al. measured p53 expression in 120 tumour samples. "
+        "Expression rose by 35% after 3.5 mg/mL of cisplatin (Fig. 2). "
+        "The effect was stronger in BRCA1 carriers [12]. "
+        "Controls showed no change vs. baseline. "
+    ) * 4
+    page.goto(live_server + "/models/summarizer")
+    page.fill("#paragraphs", text)
+    page.fill("#maxlen", "30")
+    page.fill("#minlen", "10")
+    page.click("button[type=submit]")
+    summary = page.inner_text("#summary")
+    assert 10 <= len(summary.split()) <= 30
+    assert (
+        page.input_value("#paragraphs") == text.strip() or page.input_value("#paragraphs") == text
+    )
+    assert "extractive" in page.inner_text(".result-panel")
+    shot(page, "summarizer-result")
