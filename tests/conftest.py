@@ -15,6 +15,8 @@ from labserve.models.catalog import diagnosis_artifact_dir
 from labserve.models.diagnosis.training import load_training_data, train_diagnosis
 from labserve.web import create_app
 
+pytest_plugins = ["tests.database_fixtures"]
+
 FEATURES = (
     "radius_mean",
     "texture_mean",

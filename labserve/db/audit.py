@@ -1,0 +1,236 @@
+"""The audit log of predictions, written off the request path.
+
+Request threads hand records to a queue and return at once; one background thread writes
+them in batches (every ``batch_size`` records or ``flush_seconds``), so auditing costs a
+request about the time of a queue put. ``close()`` drains the queue: a clean shutdown loses
+nothing. A database error is logged and the batch retried, never raised into a request.
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import hashlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
+
+from sqlalchemy import Engine, insert, select
+
+from labserve.db.schema import PredictionRecord
+
+log = logging.getLogger(__name__)
+
+InputsMode = Literal["full", "hash"]
+MAX_LIST_LIMIT = 1000
+EXPORT_FIELDS = (
+    "id",
+    "created_at",
+    "model",
+    "model_version",
+    "caller",
+    "request_id",
+    "rows",
+    "inputs",
+    "inputs_sha256",
+    "outputs",
+    "latency_ms",
+)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    model: str
+    model_version: str
+    caller: str
+    request_id: str
+    inputs: Any
+    outputs: Any
+    latency_ms: float
+    rows: int
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def as_row(self, mode: InputsMode) -> dict[str, Any]:
+        inputs = canonical_json(self.inputs)
+        return {
+            "created_at": self.created_at,
+            "model": self.model,
+            "model_version": self.model_version,
+            "caller": self.caller,
+            "request_id": self.request_id,
+            "rows": self.rows,
+            "inputs": inputs if mode == "full" else None,
+            "inputs_sha256": hashlib.sha256(inputs.encode("utf-8")).hexdigest(),
+            "outputs": canonical_json(self.outputs),
+            "latency_ms": self.latency_ms,
+        }
+
+
+class AuditWriter:
+    """Batches audit records into the database from one background thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        mode: InputsMode = "full",
+        *,
+        batch_size: int = 500,
+        flush_seconds: float = 0.2,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        if mode not in ("full", "hash"):
+            raise ValueError("audit inputs mode must be 'full' or 'hash'")
+        self.engine = engine
+        self.mode: InputsMode = mode
+        self.batch_size = batch_size
+        self.flush_seconds = flush_seconds
+        self.retry_seconds = retry_seconds
+        self._queue: queue.Queue[AuditRecord | None] = queue.Queue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="labserve-audit", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+        try:  # forked worker processes skip atexit; multiprocessing's finalizers still run
+            from multiprocessing import util
+
+            util.Finalize(self, self.close, exitpriority=10)
+        except Exception:  # pragma: no cover - best effort only
+            pass
+
+    def submit(self, record: AuditRecord) -> None:
+        """Queue a record; never blocks on the database."""
+        if self._closed:
+            raise RuntimeError("the audit writer is closed")
+        self._queue.put(record)
+
+    def flush(self) -> None:
+        """Return once every record submitted so far is written."""
+        self._queue.join()
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch: list[AuditRecord] = []
+            first = self._queue.get()
+            if first is None:
+                self._queue.task_done()
+                break
+            batch.append(first)
+            deadline = time.monotonic() + self.flush_seconds
+            while len(batch) < self.batch_size:
+                remaining = deadline - time.monotonic()
+                try:
+                    item = (
+                        self._queue.get(timeout=max(remaining, 0.0))
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.task_done()
+                    stop = True
+                    break
+                batch.append(item)
+            self._write(batch)
+            for _ in batch:
+                self._queue.task_done()
+
+    def _write(self, batch: list[AuditRecord]) -> None:
+        rows = [record.as_row(self.mode) for record in batch]
+        for attempt in range(1, 6):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(insert(PredictionRecord), rows)
+                return
+            except Exception:
+                log.exception("audit write of %d records failed (attempt %d)", len(rows), attempt)
+                time.sleep(self.retry_seconds * attempt)
+        log.error("audit: dropped %d records after 5 failed attempts", len(rows))
+
+
+def _record_dict(row: PredictionRecord, parse_json: bool) -> dict[str, Any]:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    out: dict[str, Any] = {name: getattr(row, name) for name in EXPORT_FIELDS}
+    out["created_at"] = created.isoformat()
+    if parse_json:
+        out["inputs"] = json.loads(row.inputs) if row.inputs is not None else None
+        out["outputs"] = json.loads(row.outputs)
+    return out
+
+
+def _query(model: str | None, since: datetime | None) -> Any:
+    query = select(PredictionRecord)
+    if model:
+        query = query.where(PredictionRecord.model == model)
+    if since is not None:
+        query = query.where(PredictionRecord.created_at >= since)
+    return query
+
+
+def list_predictions(
+    engine: Engine, model: str | None = None, since: datetime | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Newest first, at most ``limit`` (capped at 1000) records."""
+    limit = max(1, min(limit, MAX_LIST_LIMIT))
+    query = _query(model, since).order_by(PredictionRecord.id.desc()).limit(limit)
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        return [_record_dict(row, True) for row in session.scalars(query)]
+
+
+def iter_predictions(
+    engine: Engine, model: str | None = None, since: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every matching record, oldest first, fetched in chunks."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        result = session.scalars(
+            _query(model, since).order_by(PredictionRecord.id).execution_options(yield_per=1000)
+        )
+        for row in result:
+            yield _record_dict(row, False)
+
+
+def export_predictions(
+    engine: Engine,
+    fmt: Literal["csv", "jsonl"],
+    out: TextIO,
+    model: str | None = None,
+    since: datetime | None = None,
+) -> int:
+    """Write matching records as CSV or JSON lines; return how many were written."""
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        for record in iter_predictions(engine, model, since):
+            writer.writerow(record)
+            count += 1
+    elif fmt == "jsonl":
+        for record in iter_predictions(engine, model, since):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    else:
+        raise ValueError("format must be csv or jsonl")
+    return count
