@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -66,6 +67,139 @@ def ensure_diagnosis_artifact(instance_path: Path, *, seed: int = 42, force: boo
     click.echo(f"version {metadata['version']}; held-out {json.dumps(summary)}")
 
 
+DATABASE_OPTION = click.option(
+    "--database-url",
+    envvar="LABSERVE_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (env LABSERVE_DATABASE_URL); default: SQLite in the instance folder.",
+)
+
+
+def resolve_database_url(instance_path: Path, database_url: str | None) -> str:
+    from labserve.db import default_database_url
+
+    instance_path = instance_path.resolve()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    return database_url or default_database_url(instance_path)
+
+
+def open_database(instance_path: Path, database_url: str | None) -> Any:
+    """Upgrade the schema, then return an engine."""
+    from labserve.db import make_engine, upgrade_database
+
+    url = resolve_database_url(instance_path, database_url)
+    upgrade_database(url)
+    return make_engine(url)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@INSTANCE_OPTION
+@DATABASE_OPTION
+def db_upgrade(instance_path: Path, database_url: str | None) -> None:
+    """Apply every schema migration (safe to repeat)."""
+    from labserve.db import upgrade_database
+    from labserve.db.migrate import current_revision
+
+    url = resolve_database_url(instance_path, database_url)
+    upgrade_database(url)
+    click.echo(f"database at revision {current_revision(url)}")
+
+
+@main.group()
+def keys() -> None:
+    """API keys (stored hashed; a key is shown once, when created)."""
+
+
+@keys.command("create")
+@click.argument("name")
+@INSTANCE_OPTION
+@DATABASE_OPTION
+def keys_create(name: str, instance_path: Path, database_url: str | None) -> None:
+    """Create a key called NAME; the key itself is the last line of output."""
+    from labserve.db import DuplicateKeyName, create_key
+
+    engine = open_database(instance_path, database_url)
+    try:
+        key = create_key(engine, name)
+    except (DuplicateKeyName, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"key {name!r} created; store it now, it is not shown again:", err=True)
+    click.echo(key)
+
+
+@keys.command("list")
+@INSTANCE_OPTION
+@DATABASE_OPTION
+def keys_list(instance_path: Path, database_url: str | None) -> None:
+    """List keys (names and prefixes, never the keys)."""
+    from labserve.db import list_keys
+
+    for info in list_keys(open_database(instance_path, database_url)):
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        click.echo(
+            f"{info.name}\t{info.prefix}...\tcreated {info.created_at:%Y-%m-%d %H:%M}\t{state}"
+        )
+
+
+@keys.command("revoke")
+@click.argument("name")
+@INSTANCE_OPTION
+@DATABASE_OPTION
+def keys_revoke(name: str, instance_path: Path, database_url: str | None) -> None:
+    """Revoke the active key called NAME."""
+    from labserve.db import revoke_key
+
+    if not revoke_key(open_database(instance_path, database_url), name):
+        raise click.ClickException(f"no active key named {name!r}")
+    click.echo(f"key {name!r} revoked")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log of predictions."""
+
+
+@audit.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="File (default stdout).",
+)
+@click.option("--model", default=None, help="Only this model.")
+@click.option(
+    "--since", type=click.DateTime(), default=None, help="Only records from this time (UTC)."
+)
+@INSTANCE_OPTION
+@DATABASE_OPTION
+def audit_export(
+    fmt: str,
+    output: Any,
+    model: str | None,
+    since: Any,
+    instance_path: Path,
+    database_url: str | None,
+) -> None:
+    """Write audited predictions as CSV or JSON lines."""
+    from datetime import UTC
+
+    from labserve.db import export_predictions
+
+    engine = open_database(instance_path, database_url)
+    since = since.replace(tzinfo=UTC) if since is not None else None
+    count = export_predictions(engine, fmt, output, model=model, since=since)  # type: ignore[arg-type]
+    click.echo(f"{count} records exported", err=True)
+
+
 @main.command()
 @INSTANCE_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -83,6 +217,11 @@ def serve(instance_path: Path, host: str, port: int, workers: int, dev: bool) ->
     instance_path = instance_path.resolve()
     os.environ["LABSERVE_INSTANCE_PATH"] = str(instance_path)
     ensure_diagnosis_artifact(instance_path)
+    # migrate once here, so several workers never race to do it
+    from labserve.db import upgrade_database
+
+    upgrade_database(resolve_database_url(instance_path, os.environ.get("LABSERVE_DATABASE_URL")))
+    os.environ.setdefault("LABSERVE_MIGRATE_ON_START", "false")
     if dev:
         from labserve.web import create_app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,15 @@ def data_row(index: int) -> dict[str, float]:
     return {name: float(value) for name, value in zip(FEATURES, data.X[index], strict=True)}
 
 
+@pytest.fixture(autouse=True)
+def restore_environment() -> Iterator[None]:
+    """``labserve serve`` hands settings to its workers through os.environ; undo that."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def trained_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An instance folder holding a freshly trained diagnosis artifact (read-only in tests)."""
@@ -42,9 +52,15 @@ def trained_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def app_config(trained_instance: Path) -> dict[str, Any]:
-    """Override in a test module to change settings; ``app`` uses it."""
-    return {"TESTING": True, "INSTANCE_PATH": str(trained_instance), "LOAD_MODELS": "sync"}
+def app_config(trained_instance: Path, tmp_path: Path) -> dict[str, Any]:
+    """Settings of the ``app`` fixture: the shared trained model, a database of its own."""
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(trained_instance),
+        "LOAD_MODELS": "sync",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'labserve.db'}",
+        "API_KEY_CACHE_SECONDS": 0,
+    }
 
 
 @pytest.fixture

@@ -58,3 +58,55 @@ def test_help_lists_commands(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert "serve" in result.output
     assert "train" in result.output
+
+
+def test_keys_and_audit_export_from_the_command_line(
+    runner: CliRunner, tmp_path: Path, trained_instance: Path, benign_row: dict
+) -> None:
+    db_args = ["--instance-path", str(tmp_path)]
+    assert runner.invoke(cli.main, ["db", "upgrade", *db_args]).exit_code == 0
+    created = runner.invoke(cli.main, ["keys", "create", "robot", *db_args])
+    assert created.exit_code == 0
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("lsk_")
+    assert runner.invoke(cli.main, ["keys", "create", "robot", *db_args]).exit_code != 0
+    listed = runner.invoke(cli.main, ["keys", "list", *db_args]).output
+    assert "robot" in listed
+    assert key not in listed
+
+    from labserve.web import create_app
+
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(trained_instance),
+            "LOAD_MODELS": "sync",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'labserve.db'}",
+            "REQUIRE_API_KEY": True,
+            "API_KEY_CACHE_SECONDS": 0,  # see revocation at once, not after the cache's 5 s
+        }
+    )
+    client = app.test_client()
+    for _ in range(3):
+        assert (
+            client.post("/api/diagnosis", json=benign_row, headers={"X-API-Key": key}).status_code
+            == 200
+        )
+    from labserve.web.persistence import get_database
+
+    with app.app_context():
+        get_database().audit.flush()
+    out = tmp_path / "audit.jsonl"
+    exported = runner.invoke(
+        cli.main, ["audit", "export", "--format", "jsonl", "-o", str(out), *db_args]
+    )
+    assert exported.exit_code == 0, exported.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(lines) == 3
+    assert {x["caller"] for x in lines} == {"robot"}
+    csv_out = runner.invoke(cli.main, ["audit", "export", "--format", "csv", *db_args])
+    assert csv_out.stdout.splitlines()[0].startswith("id,created_at,model")
+    assert runner.invoke(cli.main, ["keys", "revoke", "robot", *db_args]).exit_code == 0
+    assert (
+        client.post("/api/diagnosis", json=benign_row, headers={"X-API-Key": key}).status_code
+        == 401
+    )

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +17,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import data_row
+
+
+def server_instance(process: subprocess.Popen) -> str:
+    args = list(process.args)  # type: ignore[arg-type]
+    return str(args[args.index("--instance-path") + 1])
 
 
 def free_port() -> int:
@@ -45,7 +51,7 @@ def server(trained_instance: Path, tmp_path: Path) -> Iterator[tuple[str, subpro
     import shutil
 
     instance = tmp_path / "instance"
-    shutil.copytree(trained_instance, instance)
+    shutil.copytree(trained_instance / "models", instance / "models")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABSERVE_")}
     process = subprocess.Popen(
@@ -104,3 +110,8 @@ def test_serves_predictions_from_two_workers_and_stops_on_sigterm(
     assert float(line.rsplit(" ", 1)[1]) == 40.0
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=40) == 0
+    # a clean shutdown loses no audit record: both workers flushed theirs on the way out
+    instance = Path(server_instance(process))
+    with sqlite3.connect(instance / "labserve.db") as connection:
+        (count,) = connection.execute("SELECT count(*) FROM predictions").fetchone()
+    assert count == 40

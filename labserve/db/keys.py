@@ -100,3 +100,31 @@ def verify_key(engine: Engine, key: str) -> str | None:
 def any_keys_exist(engine: Engine) -> bool:
     with Session(engine) as session:
         return bool(session.scalar(select(func.count()).select_from(ApiKey)))
+
+
+class CachedKeyVerifier:
+    """``verify_key`` with a short in-process cache, so a busy client costs one query a while.
+
+    A revoked key keeps working in a process for at most ``ttl_seconds`` (0 disables caching).
+    """
+
+    def __init__(self, engine: Engine, ttl_seconds: float = 5.0) -> None:
+        self.engine = engine
+        self.ttl_seconds = ttl_seconds
+        self._cache: dict[str, tuple[str | None, float]] = {}
+
+    def verify(self, key: str) -> str | None:
+        import time
+
+        if self.ttl_seconds <= 0:
+            return verify_key(self.engine, key)
+        digest = _digest(key)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        name = verify_key(self.engine, key)
+        if len(self._cache) > 10_000:  # bound memory against floods of random keys
+            self._cache.clear()
+        self._cache[digest] = (name, now + self.ttl_seconds)
+        return name

@@ -9,11 +9,13 @@ from flask.json.provider import DefaultJSONProvider
 
 from labserve.models.catalog import build_registry
 from labserve.web import extension
+from labserve.web.auth import init_auth
 from labserve.web.config import DEFAULTS, resolve_instance_path
 from labserve.web.errors import register_error_handlers
 from labserve.web.json_body import parse_json
 from labserve.web.limits import init_limits
 from labserve.web.metrics import init_metrics
+from labserve.web.persistence import init_database
 from labserve.web.request_context import configure_logging, init_request_ids
 from labserve.web.security import init_security_headers
 
@@ -45,6 +47,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_request_ids(app)
     init_metrics(app)
+    init_database(app)
+    init_auth(app)  # before the limiter: limits are counted per key
     init_limits(app)
     init_security_headers(app)
 

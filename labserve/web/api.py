@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
+from labserve.db import list_predictions
+from labserve.db.audit import MAX_LIST_LIMIT
 from labserve.web.errors import ApiError
 from labserve.web.extension import get_registry
 from labserve.web.json_body import read_json_body, require_object
+from labserve.web.persistence import get_database
 from labserve.web.predicting import check_batch_size, get_model, predict_rows
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -44,6 +48,31 @@ def predict(name: str) -> Any:
     return jsonify(
         {"model": result.model, "version": result.version, "predictions": result.predictions}
     )
+
+
+@api.get("/predictions")
+def list_audited_predictions() -> Any:
+    """The audit log: ``?model=&since=<ISO 8601>&limit=`` (newest first, at most 1000)."""
+    args = request.args
+    limit_text = args.get("limit", "100")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
+        raise ApiError(422, "invalid_input", f"limit must be 1 to {MAX_LIST_LIMIT}", "limit")
+    since = None
+    if args.get("since"):
+        try:
+            since = datetime.fromisoformat(args["since"])
+        except ValueError:
+            raise ApiError(
+                422, "invalid_input", "since must be an ISO 8601 date or time", "since"
+            ) from None
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+    database = get_database()
+    database.audit.flush()  # this worker's own recent predictions are listed at once
+    records = list_predictions(
+        database.engine, model=args.get("model") or None, since=since, limit=int(limit_text)
+    )
+    return jsonify({"predictions": records})
 
 
 @tutorial_api.post("/diagnosis")

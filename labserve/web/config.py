@@ -20,6 +20,18 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT": None,
     # Shared rate-limit counts across replicas; memory when unset.
     "REDIS_URL": None,
+    # SQLAlchemy URL; the default is a SQLite file in the instance folder.
+    "DATABASE_URL": None,
+    # Apply schema migrations when the app starts (``labserve serve`` does it once anyway).
+    "MIGRATE_ON_START": True,
+    # true: every /api/ route needs a key (``labserve keys create NAME``).
+    "REQUIRE_API_KEY": False,
+    # Record every prediction in the audit log (false only to measure what auditing costs).
+    "AUDIT": True,
+    # "full": audit records keep the inputs; "hash": only their sha256.
+    "AUDIT_INPUTS": "full",
+    # A revoked key may keep working this long in a running worker (0: check every call).
+    "API_KEY_CACHE_SECONDS": 5,
     "LOG_FORMAT": "text",
     "LOG_LEVEL": "INFO",
 }

@@ -20,12 +20,20 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An HTTP error to report as JSON, raised by the web layer itself."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.headers = headers or {}
 
 
 def wants_json() -> bool:
@@ -59,7 +67,9 @@ HTTP_CODES: dict[int, str] = {
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Any:
-        return error_response(exc.status, exc.code, exc.message, exc.field)
+        response = app.make_response(error_response(exc.status, exc.code, exc.message, exc.field))
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(InvalidInput)
     def invalid_input(exc: InvalidInput) -> Any:

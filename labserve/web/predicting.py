@@ -5,16 +5,21 @@ Auditing and metrics hook in here, so every surface is recorded the same way.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 
+from labserve.db import AuditRecord
 from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, ServedModel
+from labserve.web.auth import caller_name
 from labserve.web.errors import ApiError
 from labserve.web.extension import get_registry
 from labserve.web.metrics import record_predictions
+from labserve.web.persistence import get_database
+from labserve.web.request_context import current_request_id
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,35 @@ def predict_rows(
     row_prefix: str = ROW_PREFIX,
     parameter_prefix: str = PARAMETER_PREFIX,
 ) -> PredictionResult:
-    """Validate and predict ``rows`` with the named model."""
+    """Validate and predict ``rows`` with the named model; count and audit the result."""
+    started = time.perf_counter()
     model = get_model(name)
     valid = model.validate(rows, row_prefix=row_prefix)
     params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
     predictions = model.predict_valid(valid, params)
     record_predictions(model.name, predictions, len(valid))
+    if current_app.config["AUDIT"]:
+        audit(model, rows, parameters, predictions, started)
     return PredictionResult(model=model.name, version=model.version, predictions=predictions)
+
+
+def audit(
+    model: ServedModel[Any],
+    rows: Sequence[object],
+    parameters: Mapping[str, Any] | None,
+    predictions: list[Prediction],
+    started: float,
+) -> None:
+    """Queue the audit record (the database write happens off the request thread)."""
+    get_database().audit.submit(
+        AuditRecord(
+            model=model.name,
+            model_version=model.version,
+            caller=caller_name(),
+            request_id=current_request_id(),
+            inputs={"rows": rows, "parameters": parameters} if parameters else rows,
+            outputs=predictions,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            rows=len(predictions),
+        )
+    )

@@ -48,8 +48,15 @@ def wait_until_ready(url: str, deadline_s: float = 20.0) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(trained_instance: Path) -> Iterator[str]:
-    app = create_app({"INSTANCE_PATH": str(trained_instance), "LOAD_MODELS": "background"})
+def live_server(trained_instance: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database = tmp_path_factory.mktemp("e2e") / "labserve.db"
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(trained_instance),
+            "LOAD_MODELS": "background",
+            "DATABASE_URL": f"sqlite:///{database}",
+        }
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

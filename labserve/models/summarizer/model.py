@@ -1,0 +1,326 @@
+"""Serving text summaries: input and parameter checks, backend choice, the model card.
+
+Two backends sit behind one interface. ``extractive`` (the default) ranks and copies whole
+sentences of the text: offline, fast, no torch, and it cannot invent facts, which matters
+for doses and gene names. ``transformers`` writes abstractive summaries with a seq2seq
+model; it is imported only when chosen, inside ``_load``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from labserve.models.base import Prediction, ServedModel
+from labserve.models.errors import InvalidInput, ModelNotReady
+from labserve.models.features import describe_validation_error
+from labserve.models.summarizer import extractive
+from labserve.models.summarizer.cleaning import clean_text, count_words
+from labserve.models.summarizer.sentences import SPLITTER_NAME
+
+if TYPE_CHECKING:
+    from labserve.models.summarizer.transformers_backend import TransformersSummarizer
+
+#: Longest text accepted in one input, in characters (about 150,000 words of English).
+MAX_TEXT_CHARS = 1_000_000
+#: Ceiling of ``maxlen``: 1024 is the longest output of the usual BART/PEGASUS summarisers,
+#: and an extractive summary longer than that is no longer a summary.
+MAX_SUMMARY_LENGTH = 1024
+DEFAULT_MAXLEN = 60
+DEFAULT_MINLEN = 30
+DEFAULT_MODEL_ID = "sshleifer/distilbart-cnn-12-6"
+BACKENDS: tuple[str, ...] = ("extractive", "transformers")
+EXTRACTIVE_VERSION = "extractive-1.0"
+
+
+class SummaryInput(BaseModel):
+    """One text to summarise."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        title="Text",
+        description="The text to summarise (plain text; blank lines separate paragraphs).",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _has_visible_text(cls, value: str) -> str:
+        if not clean_text(value):
+            raise PydanticCustomError("blank_text", "must contain text, not only whitespace")
+        return value
+
+
+class SummaryParameters(BaseModel):
+    """Request-level summary settings.
+
+    Lengths are words for the extractive backend and model tokens for transformers. When
+    ``minlen`` is omitted it is 30, or ``maxlen`` if that is smaller, so asking only for a
+    short summary (``maxlen=10``) is not an error.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    maxlen: int = Field(
+        default=DEFAULT_MAXLEN,
+        ge=1,
+        le=MAX_SUMMARY_LENGTH,
+        description="Longest summary (words for extractive, tokens for transformers).",
+    )
+    minlen: int = Field(
+        default=DEFAULT_MINLEN,
+        ge=1,
+        le=MAX_SUMMARY_LENGTH,
+        description="Shortest summary, when the text is long enough; at most maxlen.",
+    )
+    strip_digits: bool = Field(
+        default=False,
+        description="Remove all digits first (the old tutorial behaviour; loses doses, genes).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_minlen_fits_maxlen(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "minlen" not in data:
+            maxlen = data.get("maxlen")
+            if type(maxlen) is int and 1 <= maxlen < DEFAULT_MINLEN:
+                return {**data, "minlen": maxlen}
+        return data
+
+    @field_validator("minlen")
+    @classmethod
+    def _minlen_within_maxlen(cls, value: int, info: ValidationInfo) -> int:
+        maxlen = info.data.get("maxlen")  # absent when maxlen itself was invalid
+        if maxlen is not None and value > maxlen:
+            raise PydanticCustomError(
+                "minlen_above_maxlen",
+                "must be at most maxlen ({maxlen})",
+                {"maxlen": maxlen},
+            )
+        return value
+
+
+class SummarizerModel(ServedModel[SummaryInput]):
+    """Summaries of scientific text, extractive by default."""
+
+    name = "summarizer"
+    title = "Text summarizer"
+    input_model = SummaryInput
+
+    def __init__(self, backend: str = "extractive", model_id: str | None = None) -> None:
+        """Choose the backend; nothing heavy happens until ``load()``.
+
+        Args:
+            backend: ``"extractive"`` (offline, default) or ``"transformers"``.
+            model_id: Hugging Face model for the transformers backend; defaults to
+                ``DEFAULT_MODEL_ID``. Meaningless for extractive, so giving one is an error.
+
+        Raises:
+            ValueError: An unknown backend, or a model_id for the extractive backend.
+        """
+        super().__init__()
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown summarizer backend {backend!r}; choose one of {BACKENDS}")
+        if backend == "extractive" and model_id is not None:
+            raise ValueError("model_id applies only to the transformers backend")
+        self.backend = backend
+        self.model_id = (model_id or DEFAULT_MODEL_ID) if backend == "transformers" else None
+        self._transformers: TransformersSummarizer | None = None
+        if backend == "extractive":
+            self.summary = "Extractive LexRank summaries: whole sentences, offline, no GPU."
+        else:
+            self.summary = f"Abstractive summaries by the transformers model {self.model_id}."
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self.backend == "transformers":
+            from labserve.models.summarizer.transformers_backend import TransformersSummarizer
+
+            summarizer = TransformersSummarizer(self.model_id or DEFAULT_MODEL_ID)
+            summarizer.load()
+            self._transformers = summarizer
+        else:
+            # Loads the sentence model and scikit-learn now rather than on the first request.
+            extractive.summarize_extractive("Warm up the splitter. Then rank it.", 5, 1)
+
+    @property
+    def version(self) -> str:
+        if self.backend == "transformers":
+            return f"transformers:{self.model_id}"
+        return EXTRACTIVE_VERSION
+
+    # -- validation ---------------------------------------------------------------------------
+    def validate(
+        self, rows: Sequence[object], *, row_prefix: str = "inputs[{index}]."
+    ) -> list[SummaryInput]:
+        """Check every row is ``{"text": <non-blank string>}``; the first bad one raises.
+
+        Args:
+            rows: Decoded JSON values, one per text.
+            row_prefix: Formatted with the row index to name the field (``""`` for a single
+                object route).
+
+        Raises:
+            InvalidInput: Naming the field, e.g. ``inputs[2].text``.
+        """
+        valid: list[SummaryInput] = []
+        for index, row in enumerate(rows):
+            try:
+                valid.append(SummaryInput.model_validate(row, strict=True))
+            except ValidationError as exc:
+                raise _invalid_input(exc, row_prefix.format(index=index)) from None
+        return valid
+
+    def validate_parameters(
+        self, parameters: Mapping[str, Any] | None, *, field_prefix: str = "parameters."
+    ) -> SummaryParameters:
+        """Check ``maxlen``, ``minlen`` and ``strip_digits``; unknown names are errors.
+
+        Args:
+            parameters: The decoded ``parameters`` object, or None for the defaults.
+            field_prefix: Put before a parameter's name in ``InvalidInput.field``.
+
+        Raises:
+            InvalidInput: Naming the parameter, e.g. ``parameters.maxlen``.
+        """
+        if parameters is None:
+            return SummaryParameters()
+        if not isinstance(parameters, Mapping):
+            field = field_prefix.rstrip(".") or None
+            raise InvalidInput(f"{field}: must be a JSON object", field=field)
+        try:
+            return SummaryParameters.model_validate(dict(parameters), strict=True)
+        except ValidationError as exc:
+            raise _invalid_input(exc, field_prefix) from None
+
+    # -- prediction ---------------------------------------------------------------------------
+    def predict_valid(
+        self, rows: Sequence[SummaryInput], parameters: Any = None
+    ) -> list[Prediction]:
+        """Summarise all rows as one batch.
+
+        ``input_words`` counts the words the summariser saw (after cleaning, so after digit
+        removal when ``strip_digits`` is on); ``summary_words`` counts words of the summary.
+        """
+        params = parameters if isinstance(parameters, SummaryParameters) else SummaryParameters()
+        texts = [clean_text(row.text, strip_digits=params.strip_digits) for row in rows]
+        summaries = self._summarize_batch(texts, params)
+        return [
+            {
+                "summary_text": summary,
+                "input_words": count_words(text),
+                "summary_words": count_words(summary),
+                "backend": self.backend,
+            }
+            for text, summary in zip(texts, summaries, strict=True)
+        ]
+
+    def _summarize_batch(self, texts: list[str], params: SummaryParameters) -> list[str]:
+        # Digit stripping may leave nothing of a text; its summary is then empty.
+        todo = [i for i, text in enumerate(texts) if text]
+        summaries = [""] * len(texts)
+        if not todo:
+            return summaries
+        batch = [texts[i] for i in todo]
+        if self.backend == "transformers":
+            summarizer = self._transformers
+            if summarizer is None:  # set only by a successful load()
+                raise ModelNotReady(self.name, self.status)
+            done = summarizer.summarize_batch(batch, params.maxlen, params.minlen)
+        else:
+            done = extractive.summarize_batch(batch, params.maxlen, params.minlen)
+        for i, summary in zip(todo, done, strict=True):
+            summaries[i] = summary
+        return summaries
+
+    # -- description --------------------------------------------------------------------------
+    def card(self) -> dict[str, Any]:
+        """Which backend serves, how lengths are counted, the limits, the splitter."""
+        transformers = self.backend == "transformers"
+        card: dict[str, Any] = {
+            "name": self.name,
+            "title": self.title,
+            "version": self.version,
+            "backend": self.backend,
+            "model_id": self.model_id,
+            "method": (
+                f"Abstractive summary by the seq2seq model {self.model_id}; long texts are "
+                "split into chunks at sentence boundaries."
+                if transformers
+                else "Extractive: continuous LexRank (TF-IDF sentence vectors, cosine "
+                f"similarity graph keeping each sentence's {extractive.NEIGHBOURS} nearest "
+                "neighbours, PageRank). Whole sentences are copied in document order; one "
+                f"is cut with '{extractive.ELLIPSIS}' only when no whole sentence fits."
+            ),
+            "length_unit": "model tokens" if transformers else "words (whitespace-separated)",
+            "parameters": {
+                "maxlen": f"longest summary, 1 to {MAX_SUMMARY_LENGTH}, default {DEFAULT_MAXLEN}",
+                "minlen": (
+                    f"shortest summary when the text allows, 1 to maxlen, default "
+                    f"{DEFAULT_MINLEN} (or maxlen if smaller)"
+                ),
+                "strip_digits": "remove digits before summarising; default false",
+            },
+            "limits": {
+                "max_text_chars": MAX_TEXT_CHARS,
+                "max_summary_length": MAX_SUMMARY_LENGTH,
+            },
+            "sentence_splitter": (
+                f"{SPLITTER_NAME} {_version_of(SPLITTER_NAME)} (Punkt, pre-trained English) "
+                "with fix-ups for scientific abbreviations, citations and units"
+            ),
+            "digits": (
+                "kept (doses such as 3.5 mg/mL, genes such as p53, years) unless the "
+                "strip_digits parameter is true"
+            ),
+            "libraries": {name: _version_of(name) for name in ("nupunkt", "scikit-learn", "numpy")},
+            "intended_use": (
+                "Quick overviews of papers, reports and notes. Check any number or claim "
+                "against the source before relying on it."
+            ),
+        }
+        if transformers and self._transformers is not None:
+            card["transformers"] = self._transformers.describe()
+        return card
+
+
+#: Clearer words than pydantic's (or the generic numeric ones) for this model's fields.
+_MESSAGES: dict[str, str] = {
+    "model_type": 'each input must be a JSON object like {"text": "..."}',
+    "string_type": "must be a string",
+    "string_too_short": "must not be empty",
+    "string_too_long": f"must be at most {MAX_TEXT_CHARS:,} characters",
+    "int_type": "must be a whole number",
+    "bool_type": "must be true or false",
+}
+
+
+def _invalid_input(exc: ValidationError, prefix: str) -> InvalidInput:
+    """The first complaint as ``InvalidInput``, named as ``describe_validation_error`` names it."""
+    error = describe_validation_error(exc, prefix=prefix)
+    message = _MESSAGES.get(exc.errors(include_url=False)[0]["type"])
+    if message is None:
+        return error
+    field = error.field
+    return InvalidInput(f"{field}: {message}" if field else message, field=field)
+
+
+def _version_of(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
