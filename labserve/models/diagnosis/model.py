@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "numpy.ndarray",
 )
 
+log = logging.getLogger(__name__)
+
 DiagnosisInput = make_row_model("diagnosis", DIAGNOSIS_FEATURES)
 
 
@@ -48,6 +51,8 @@ class DiagnosisModel(ServedModel[BaseModel]):
         self.artifact_dir = artifact_dir
         self.metadata: dict[str, Any] = {}
         self._pipeline: Any = None
+        self._onnx: Any = None
+        self.fallback_reason: str | None = None
         self._malignant_column = 1
 
     def _load(self) -> None:
@@ -71,6 +76,40 @@ class DiagnosisModel(ServedModel[BaseModel]):
         self._malignant_column = classes.index(1)
         self._pipeline = pipeline
         self.metadata = metadata
+        self._onnx, self.fallback_reason = self._load_onnx(metadata)
+
+    def _load_onnx(self, metadata: dict[str, Any]) -> tuple[Any, str | None]:
+        """The ONNX session when training verified it; else None and the reason.
+
+        A file whose hash does not match is refused outright (the artifact folder has been
+        tampered with); a missing file or a missing onnxruntime only costs speed.
+        """
+        import hashlib
+
+        section = metadata.get("onnx") or {}
+        if not section.get("available"):
+            return None, str(section.get("reason", "no ONNX export in metadata.json"))
+        path = self.artifact_dir / str(section.get("file", ""))
+        if not path.is_file():
+            reason = f"{path.name} is missing"
+            log.warning("diagnosis: %s; serving with scikit-learn", reason)
+            return None, reason
+        model_bytes = path.read_bytes()
+        if hashlib.sha256(model_bytes).hexdigest() != section.get("sha256"):
+            raise ArtifactError(
+                f"{path.name} does not match its metadata (sha256): refusing a modified file"
+            )
+        try:
+            from labserve.models.diagnosis.onnx_export import OnnxForest
+
+            return OnnxForest(model_bytes, self._malignant_column), None
+        except ImportError as exc:
+            log.warning("diagnosis: onnxruntime unavailable (%s); serving with scikit-learn", exc)
+            return None, f"onnxruntime unavailable: {exc}"
+
+    @property
+    def engine(self) -> str:
+        return "onnxruntime" if self._onnx is not None else "scikit-learn"
 
     @property
     def version(self) -> str:
@@ -82,17 +121,24 @@ class DiagnosisModel(ServedModel[BaseModel]):
     def probability_malignant(self, X: np.ndarray) -> np.ndarray:
         """P(malignant) for a matrix of rows in ``FEATURE_NAMES`` order."""
         self.require_ready()
+        if self._onnx is not None:
+            return self._onnx.probability_malignant(X)  # type: ignore[no-any-return]
         proba = self._pipeline.predict_proba(X)
         return np.asarray(proba[:, self._malignant_column], dtype=np.float64)
 
-    def predict_matrix(self, X: np.ndarray) -> list[Prediction]:
+    def predict_arrays(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and P(malignant), vectorised; probabilities rounded to 6 decimals first so
+        that both engines put a 50/50 forest vote on the same side of the threshold."""
+        probability = np.round(self.probability_malignant(X), 6)
         threshold = float(self.metadata.get("threshold", 0.5))
+        labels = np.where(probability >= threshold, MALIGNANT, BENIGN)
+        return labels, probability
+
+    def predict_matrix(self, X: np.ndarray) -> list[Prediction]:
+        labels, probability = self.predict_arrays(X)
         return [
-            {
-                "label": MALIGNANT if p >= threshold else BENIGN,
-                "probability_malignant": round(float(p), 6),
-            }
-            for p in self.probability_malignant(X)
+            {"label": str(label), "probability_malignant": float(p)}
+            for label, p in zip(labels, probability, strict=True)
         ]
 
     def predict_valid(self, rows: Sequence[BaseModel], parameters: Any = None) -> list[Prediction]:
@@ -102,4 +148,6 @@ class DiagnosisModel(ServedModel[BaseModel]):
         return self.predict_matrix(X)
 
     def card(self) -> dict[str, Any]:
-        return dict(self.metadata)
+        card = dict(self.metadata)
+        card["serving"] = {"engine": self.engine, "fallback_reason": self.fallback_reason}
+        return card

@@ -6,6 +6,7 @@ split. Writes ``model.skops`` and ``metadata.json`` into the artifact directory.
 
 from __future__ import annotations
 
+import logging
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,8 @@ from labserve.models.diagnosis.features import (
     MALIGNANT,
     SKLEARN_COLUMNS,
 )
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "diagnosis"
 MODEL_SERIES = "1.0"
@@ -156,6 +159,53 @@ def typical_cases(X: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float]]:
     }
 
 
+def export_onnx(
+    pipeline: Any, out_dir: Path, X_held_out: np.ndarray, X_all: np.ndarray, malignant_column: int
+) -> dict[str, Any]:
+    """Compile to ONNX and check it against scikit-learn; the result goes into metadata.json.
+
+    A pipeline that cannot be compiled, or whose compiled answers differ, is still saved and
+    served with scikit-learn; the reason is logged and recorded.
+    """
+    import hashlib
+
+    from labserve.models.diagnosis.onnx_export import (
+        ONNX_FILENAME,
+        TOLERANCE,
+        OnnxForest,
+        agreement,
+        compile_pipeline,
+    )
+
+    path = out_dir / ONNX_FILENAME
+    path.unlink(missing_ok=True)
+    try:
+        import onnxruntime
+        import skl2onnx
+
+        model_bytes = compile_pipeline(pipeline, len(FEATURE_NAMES))
+        forest = OnnxForest(model_bytes, malignant_column)
+        held_out = agreement(forest, pipeline, X_held_out, 0.5, malignant_column)
+        whole = agreement(forest, pipeline, X_all, 0.5, malignant_column)
+    except Exception as exc:  # conversion can fail in many library-specific ways
+        log.warning("ONNX export failed, serving will use scikit-learn: %s", exc)
+        return {"available": False, "reason": f"conversion failed: {exc}"}
+    if not (held_out["passed"] and whole["passed"]):
+        reason = f"ONNX answers differ from scikit-learn: held out {held_out}, all rows {whole}"
+        log.warning("%s; serving will use scikit-learn", reason)
+        return {"available": False, "reason": reason}
+    path.write_bytes(model_bytes)
+    return {
+        "available": True,
+        "file": ONNX_FILENAME,
+        "sha256": hashlib.sha256(model_bytes).hexdigest(),
+        "tolerance": TOLERANCE,
+        "check_held_out": held_out,
+        "check_all_rows": whole,
+        "libraries": {"skl2onnx": skl2onnx.__version__, "onnxruntime": onnxruntime.__version__},
+    }
+
+
 def train_diagnosis(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Train, evaluate and save the diagnosis pipeline; return the metadata written."""
     from sklearn.model_selection import train_test_split
@@ -170,6 +220,7 @@ def train_diagnosis(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Any]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     artifact_sha = save_skops(pipeline, out_dir / ARTIFACT_FILENAME)
+    onnx_section = export_onnx(pipeline, out_dir, X_test, data.X, malignant_column)
     metadata: dict[str, Any] = {
         "name": MODEL_NAME,
         "version": f"{MODEL_SERIES}-{artifact_sha[:8]}",
@@ -202,6 +253,7 @@ def train_diagnosis(out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, Any]:
             "cross_validation": cross_validate_pipeline(X_train, y_train, seed),
         },
         "typical_cases": typical_cases(data.X, data.y),
+        "onnx": onnx_section,
         "libraries": library_versions(),
         "intended_use": (
             "Teaching and research on the WDBC measurements. Not a medical device: "
