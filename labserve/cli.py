@@ -92,6 +92,61 @@ def open_database(instance_path: Path, database_url: str | None) -> Any:
     return make_engine(url)
 
 
+@main.command()
+@click.argument("model_name", metavar="MODEL")
+@click.argument(
+    "input_file", metavar="INPUT.csv", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Scored CSV to write.",
+)
+@click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=10_000, show_default=True)
+@INSTANCE_OPTION
+def predict(
+    model_name: str, input_file: Path, output: Path, chunk_rows: int, instance_path: Path
+) -> None:
+    """Score a CSV file of any size (read and written in chunks) with a progress bar."""
+    from tqdm import tqdm
+
+    from labserve.models.catalog import build_registry
+    from labserve.models.csv_scoring import CsvScorer
+    from labserve.models.errors import LabserveError
+
+    try:
+        model = build_registry(instance_path.resolve()).get(model_name)
+        model.load()
+    except LabserveError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not hasattr(model, "predict_arrays"):
+        raise click.ClickException(f"model {model_name!r} does not score CSV files")
+    with (
+        input_file.open(encoding="utf-8", errors="replace", newline="") as source,
+        output.open("w", encoding="utf-8", newline="") as target,
+        tqdm(total=input_file.stat().st_size, unit="B", unit_scale=True, desc="scoring") as bar,
+    ):
+
+        def counted(lines: Any) -> Any:
+            for line in lines:
+                bar.update(len(line.encode("utf-8")))
+                yield line
+
+        try:
+            scorer = CsvScorer(model, counted(source), chunk_rows=chunk_rows)  # type: ignore[arg-type]
+            for text in scorer.chunks():
+                target.write(text)
+        except LabserveError as exc:
+            raise click.ClickException(str(exc)) from None
+    tally = scorer.tally
+    click.echo(
+        f"{tally.rows} rows scored, {tally.errors} with errors, labels {tally.labels} -> {output}",
+        err=True,
+    )
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

@@ -53,12 +53,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_security_headers(app)
 
     from labserve.web.api import api, tutorial_api
+    from labserve.web.csv_routes import csv_api
     from labserve.web.health import health
     from labserve.web.openapi import openapi
     from labserve.web.ui import ui
 
     app.register_blueprint(health)
     app.register_blueprint(api)
+    app.register_blueprint(csv_api)
     app.register_blueprint(openapi)
     app.register_blueprint(tutorial_api)
     app.register_blueprint(ui)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from labserve.models.errors import ModelNotFound, ModelNotReady
+from labserve.models.errors import InvalidInput, ModelNotFound, ModelNotReady
 from labserve.models.features import form_errors
 from labserve.web.extension import get_registry
 from labserve.web.predicting import get_model, predict_rows
@@ -31,6 +31,19 @@ def model_page(name: str) -> Any:
 @ui.post("/models/<name>")
 def model_form(name: str) -> Any:
     return render_model_page(name, form=request.form.to_dict(), submitted=True)
+
+
+@ui.post("/models/<name>/score.csv")
+def score_upload(name: str) -> Any:
+    """The page's upload form: the scored file comes back as a download."""
+    from labserve.web.csv_routes import scored_csv_response, uploaded_lines
+
+    try:
+        return scored_csv_response(name, uploaded_lines())
+    except InvalidInput as exc:
+        if name != "diagnosis":
+            raise
+        return diagnosis_page({}, submitted=False, upload_error=exc.message)
 
 
 @ui.post("/prediction")
@@ -59,7 +72,7 @@ def render_model_page(name: str, form: dict[str, str], submitted: bool = False) 
     raise ModelNotFound(name)  # pragma: no cover - registry and pages are kept in step
 
 
-def diagnosis_page(form: dict[str, str], submitted: bool) -> Any:
+def diagnosis_page(form: dict[str, str], submitted: bool, upload_error: str | None = None) -> Any:
     model = get_model("diagnosis")
     values = {f.name: form.get(f.name, "").strip() for f in model.features}  # type: ignore[attr-defined]
     errors: dict[str, str] = {}
@@ -68,7 +81,7 @@ def diagnosis_page(form: dict[str, str], submitted: bool) -> Any:
         row, errors = form_errors(model.input_model, values)
         if row is not None:
             result = predict_rows("diagnosis", [row.model_dump()], row_prefix="")
-    status = 422 if errors else 200
+    status = 422 if errors or upload_error else 200
     ranges = {f["name"]: f for f in model.card().get("features", [])}
     outside = [
         spec.label
@@ -88,6 +101,7 @@ def diagnosis_page(form: dict[str, str], submitted: bool) -> Any:
             values=values,
             errors=errors,
             outside=outside,
+            upload_error=upload_error,
             result=result.predictions[0] if result else None,
             version=result.version if result else model.version,
         ),

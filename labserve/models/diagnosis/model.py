@@ -17,6 +17,7 @@ from labserve.models.diagnosis.features import (
     DIAGNOSIS_FEATURES,
     FEATURE_NAMES,
     MALIGNANT,
+    PROBABILITY_DECIMALS,
 )
 from labserve.models.errors import ArtifactError
 from labserve.models.features import make_row_model, validate_rows
@@ -127,9 +128,12 @@ class DiagnosisModel(ServedModel[BaseModel]):
         return np.asarray(proba[:, self._malignant_column], dtype=np.float64)
 
     def predict_arrays(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Labels and P(malignant), vectorised; probabilities rounded to 6 decimals first so
-        that both engines put a 50/50 forest vote on the same side of the threshold."""
-        probability = np.round(self.probability_malignant(X), 6)
+        """Labels and P(malignant), vectorised.
+
+        Probabilities are rounded to ``PROBABILITY_DECIMALS`` first, so a 50/50 forest vote
+        lands on the same side of the threshold whichever engine serves.
+        """
+        probability = np.round(self.probability_malignant(X), PROBABILITY_DECIMALS)
         threshold = float(self.metadata.get("threshold", 0.5))
         labels = np.where(probability >= threshold, MALIGNANT, BENIGN)
         return labels, probability

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from labserve.models.diagnosis.features import PROBABILITY_DECIMALS
+
 ONNX_FILENAME = "model.onnx"
 TOLERANCE = 1e-5
 
@@ -103,7 +105,10 @@ def agreement(
     reference = pipeline.predict_proba(X)[:, malignant_column]
     compiled = forest.probability_malignant(X)
     labels_equal = bool(
-        np.array_equal(np.round(reference, 6) >= threshold, np.round(compiled, 6) >= threshold)
+        np.array_equal(
+            np.round(reference, PROBABILITY_DECIMALS) >= threshold,
+            np.round(compiled, PROBABILITY_DECIMALS) >= threshold,
+        )
     )
     max_diff = float(np.max(np.abs(reference - compiled))) if len(X) else 0.0
     return {

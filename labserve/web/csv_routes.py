@@ -1,0 +1,105 @@
+"""CSV in, CSV out: the API route and the page's upload form share this code.
+
+The response is streamed chunk by chunk while the upload is read, so memory stays flat; one
+audit record per file keeps the checksum of the input and the label counts.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import IO, Any
+
+from flask import Blueprint, Response, request, stream_with_context
+
+from labserve.db import AuditRecord
+from labserve.models.csv_scoring import CsvScorer
+from labserve.models.errors import InvalidInput
+from labserve.web.auth import caller_name
+from labserve.web.errors import ApiError
+from labserve.web.metrics import BATCH_ROWS, PREDICTIONS
+from labserve.web.persistence import get_database
+from labserve.web.predicting import get_model
+from labserve.web.request_context import current_request_id
+
+csv_api = Blueprint("csv_api", __name__, url_prefix="/api/v1")
+
+CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
+
+
+def uploaded_lines() -> io.TextIOWrapper:
+    """Text lines of the CSV: a raw CSV body, or the ``file`` field of a multipart upload."""
+    stream: IO[bytes]
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise InvalidInput("choose a CSV file to upload", field="file")
+        # werkzeug closes uploaded files when the request ends, before a streamed response
+        # is generated; a temporary file of our own lives as long as the response needs it
+        stream = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the streamed response
+        shutil.copyfileobj(upload.stream, stream, 1 << 20)
+        stream.seek(0)
+    elif request.mimetype in CSV_TYPES:
+        stream = request.stream
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send a CSV body with 'Content-Type: text/csv' or a multipart upload named 'file'",
+        )
+    # undecodable bytes become U+FFFD and fail their own row, not the whole file
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+
+
+def scored_csv_response(name: str, lines: io.TextIOWrapper) -> Response:
+    """Stream the scored file; ``lines`` is closed when the response is done (or refused)."""
+    try:
+        model = get_model(name)
+        if not hasattr(model, "predict_arrays"):
+            raise ApiError(422, "invalid_input", f"model {name!r} does not score CSV files")
+        started = time.perf_counter()
+        scorer = CsvScorer(model, lines)  # type: ignore[arg-type]
+    except Exception:
+        lines.close()
+        raise
+    caller, request_id = caller_name(), current_request_id()
+
+    def generate() -> Iterator[str]:
+        try:
+            yield from scorer.chunks()
+        except InvalidInput as exc:  # the body is already under way: say it in the file
+            yield f"# scoring stopped: {exc.message}\n"
+            return
+        finally:
+            lines.close()
+        tally = scorer.tally
+        BATCH_ROWS.labels(model.name).observe(tally.rows)
+        for label, count in tally.labels.items():
+            PREDICTIONS.labels(model.name, label).inc(count)
+        get_database().audit.submit(
+            AuditRecord(
+                model=model.name,
+                model_version=model.version,
+                caller=caller,
+                request_id=request_id,
+                inputs={"csv_sha256": tally.sha256.hexdigest(), "rows": tally.rows},
+                outputs={"labels": tally.labels, "row_errors": tally.errors},
+                latency_ms=(time.perf_counter() - started) * 1000,
+                rows=tally.rows,
+            )
+        )
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-scored.csv"'},
+    )
+
+
+@csv_api.post("/models/<name>/predict.csv")
+def predict_csv(name: str) -> Any:
+    get_model(name)
+    return scored_csv_response(name, uploaded_lines())
