@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,18 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import data_row
+from tests.conftest import data_row, free_port
 
 
 def server_instance(process: subprocess.Popen) -> str:
     args = list(process.args)  # type: ignore[arg-type]
     return str(args[args.index("--instance-path") + 1])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, bytes]:
