@@ -22,6 +22,7 @@ def shot(page: Any, name: str) -> None:
 def test_typical_malignant_case_through_the_form(page: Any, live_server: str) -> None:
     page.goto(live_server + "/")
     page.click("text=Breast mass diagnosis")
+    page.wait_for_selector("html[data-enhanced]", state="attached")
     assert page.url.endswith("/models/diagnosis")
     page.click("text=typical malignant case")
     assert page.input_value("#radius_mean") != ""
@@ -34,6 +35,7 @@ def test_typical_malignant_case_through_the_form(page: Any, live_server: str) ->
 
 def test_typical_benign_case_and_a_typo(page: Any, live_server: str) -> None:
     page.goto(live_server + "/models/diagnosis")
+    page.wait_for_selector("html[data-enhanced]", state="attached")
     page.click("text=typical benign case")
     page.click("button[type=submit]")
     assert page.inner_text(".result-panel .label") == "Benign"

@@ -11,4 +11,5 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+  document.documentElement.dataset.enhanced = "true";  // lets browser tests wait for this
 });
