@@ -104,10 +104,13 @@ else
     touch "$LOG_FILE"
     chown "$SERVER_USER" "$LOG_FILE"
     # fsync off: a test server whose data is thrown away need not survive a power cut.
+    # pg_ctl pastes -o into a shell line, so the options must stay on one line; with -l the
+    # server writes to the log file and keeps none of our descriptors (a caller's $(...) ends).
+    opts="-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$SOCKET_DIR"
+    opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    opts+=" -c max_connections=200"
     as_server_user "$BINDIR/pg_ctl" -D "$DATA_DIR" -l "$LOG_FILE" -w -t "$DEADLINE_SECONDS" \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$SOCKET_DIR
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off
-            -c max_connections=200" start >&2 \
+        -o "$opts" start </dev/null >&2 \
         || { tail -n 20 "$LOG_FILE" >&2; die "server did not start"; }
     printf '%s\n' "$PORT" >"$STATE_DIR/port"
 fi

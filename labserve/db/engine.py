@@ -18,9 +18,14 @@ def make_engine(url: str) -> Engine:
 
     SQLite gets WAL (readers do not block the writer) and a busy timeout (writers from several
     workers wait instead of failing); PostgreSQL gets pre-ping so a restarted server is noticed.
+    Statement parameters are hidden from error messages and logs: they hold patients' inputs.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,4 +36,4 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
