@@ -4,18 +4,24 @@ The input is read in chunks of rows; each chunk is parsed and checked with numpy
 rules as the JSON schema: a number, finite, within the feature's hard limits), the valid rows
 are predicted in one call, and the chunk is written out before the next is read. A bad cell
 fails its row (an ``error`` column names the column and the problem), never the file; only a
-file without the required columns is refused, before any output.
+file whose header lacks a feature column is refused, before any output.
+
+Any model with ``features``, ``output_columns`` and a vectorised ``predict_arrays`` can be
+scored this way (see ``TabularModel``); nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
@@ -23,147 +29,398 @@ from labserve.models.errors import InvalidInput
 from labserve.models.features import FeatureSpec
 
 DEFAULT_CHUNK_ROWS = 10_000
-OUTPUT_COLUMNS = ("label", "probability_malignant", "error")
+ERROR_COLUMN = "error"
+#: The output column whose values ``ScoringTally.labels`` counts.
+LABEL_COLUMN = "label"
 
 
 class TabularModel(Protocol):
-    features: Sequence[FeatureSpec]
+    """What CSV scoring needs from a model: its numeric inputs and a vectorised predict."""
 
-    def predict_arrays(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    @property
+    def features(self) -> Sequence[FeatureSpec]: ...
+
+    @property
+    def output_columns(self) -> Sequence[str]: ...
+
+    def predict_arrays(self, X: np.ndarray) -> Mapping[str, np.ndarray]:
+        """One array per output column for a float64 matrix of valid rows (features order)."""
+        ...
+
+
+def supports_csv(model: object) -> TypeGuard[TabularModel]:
+    """True when ``model`` can score CSV files (the web layer and CLI ask before scoring)."""
+    return all(hasattr(model, name) for name in ("features", "output_columns", "predict_arrays"))
 
 
 @dataclass
 class ScoringTally:
-    """What a scoring run did: rows read, rows refused, labels given, input checksum."""
+    """What a scoring run has done so far; read it for a progress bar or an audit record.
+
+    Attributes:
+        rows: data rows read (blank lines are skipped and not counted).
+        errors: rows given an error message instead of a prediction.
+        labels: how many rows got each value of the ``label`` output column.
+        sha256: running hash of the text read (UTF-8), for the audit record.
+    """
 
     rows: int = 0
     errors: int = 0
     labels: dict[str, int] = field(default_factory=dict)
     sha256: Any = field(default_factory=hashlib.sha256)
 
-
-def _hashing(lines: Iterable[str], tally: ScoringTally) -> Iterator[str]:
-    """Feed the checksum, and drop a byte-order mark (Excel writes one) before parsing."""
-    first = True
-    for line in lines:
-        tally.sha256.update(line.encode("utf-8"))
-        if first:
-            line, first = line.removeprefix("\ufeff"), False
-        yield line
+    @property
+    def scored(self) -> int:
+        return self.rows - self.errors
 
 
-def _parse_column(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Floats for a column of cells, and a mask of the cells that are not numbers."""
-    try:
-        return np.asarray(cells, dtype=np.float64), np.zeros(len(cells), dtype=bool)
-    except ValueError:
-        values = np.empty(len(cells), dtype=np.float64)
-        bad = np.zeros(len(cells), dtype=bool)
-        for i, cell in enumerate(cells):
-            try:
-                values[i] = float(cell)
-            except ValueError:
-                values[i], bad[i] = np.nan, True
-        return values, bad
+def score_csv(
+    model: TabularModel,
+    source: Iterable[str] | str,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    on_chunk: Callable[[int], None] | None = None,
+) -> CsvScorer:
+    """Score CSV text lazily: iterate the result for output text, read ``.tally`` for counts.
+
+    The header is read and checked now, so a file missing a feature column raises
+    ``InvalidInput`` before any output exists; everything after it is read one chunk at a
+    time as the output is consumed.
+
+    Args:
+        model: a tabular model (``supports_csv(model)`` is true), already loaded.
+        source: lines of CSV text (an open text file, a decoded upload, any iterable of
+            lines), or the whole text as one string.
+        chunk_rows: rows read, checked, predicted and written per step; memory is bounded by
+            this, not by the file.
+        on_chunk: called with the number of rows after each chunk is yielded.
+
+    Returns:
+        An iterator of CSV text chunks: the header (input columns as given, then the model's
+        ``output_columns`` and ``error``), then the scored rows.
+
+    Raises:
+        InvalidInput: the text is empty, or its header lacks (or repeats) a feature column,
+            or already has an output column; ``field`` names the column. Also raised while
+            iterating if the CSV turns unreadable (e.g. a cell over the csv module's size
+            limit), after the rows before it were yielded.
+    """
+    return CsvScorer(model, source, chunk_rows=chunk_rows, on_chunk=on_chunk)
 
 
-class CsvScorer:
-    """Reads the header at once (so a bad file fails before any output), then streams chunks."""
+class CsvScorer(Iterator[str]):
+    """One pass over one CSV: the header is checked at construction, rows stream on demand.
+
+    Most chunks are plain (no quotes, no stray carriage returns): their lines are split on
+    commas and written back as read with the prediction cells appended, about three times
+    faster than the csv module's parse and re-quote. A chunk with quotes goes through
+    ``csv.reader`` and ``csv.writer`` instead; both paths give the same output for the same
+    rows (tests/models/test_csv_scoring.py checks it).
+    """
 
     def __init__(
         self,
         model: TabularModel,
-        lines: Iterable[str],
+        source: Iterable[str] | str,
         *,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         on_chunk: Callable[[int], None] | None = None,
     ) -> None:
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be at least 1")
+        if isinstance(source, str):
+            source = io.StringIO(source, newline="")  # lines end at CR, LF or CRLF
         self.model = model
         self.chunk_rows = chunk_rows
         self.on_chunk = on_chunk
         self.tally = ScoringTally()
-        self._reader = csv.reader(_hashing(lines, self.tally))
-        try:
-            header = next(self._reader)
-        except StopIteration:
-            raise InvalidInput("the CSV is empty: its first row must name the columns") from None
-        except csv.Error as exc:
-            raise InvalidInput(f"the CSV header cannot be read: {exc}") from None
-        self.header = [name.strip() for name in header]
-        clashes = sorted(set(self.header) & set(OUTPUT_COLUMNS))
-        if clashes:
-            raise InvalidInput(f"the CSV already has a column {clashes[0]!r}", field=clashes[0])
-        self.positions: list[int] = []
-        for spec in model.features:
-            if self.header.count(spec.name) != 1:
-                problem = "is missing" if spec.name not in self.header else "appears twice"
-                raise InvalidInput(f"column {spec.name!r} {problem} in the header", field=spec.name)
-            self.positions.append(self.header.index(spec.name))
+        self._feed = _LineFeed(source, self.tally.sha256)
+        self._reader = csv.reader(self._feed)
+        self.header = self._read_header()
+        self.output_columns = [*model.output_columns, ERROR_COLUMN]
+        self.positions = self._feature_positions([name.strip() for name in self.header])
+        self._output = self._generate()
+
+    def __next__(self) -> str:
+        return next(self._output)
 
     def chunks(self) -> Iterator[str]:
-        """CSV text: the header with the prediction columns, then each scored chunk."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*self.header, *OUTPUT_COLUMNS])
-        yield out.getvalue()
-        while True:
-            try:
-                rows = list(islice(self._reader, self.chunk_rows))
-            except csv.Error as exc:
-                raise InvalidInput(
-                    f"the CSV cannot be read after row {self.tally.rows}: {exc}"
-                ) from None
-            if not rows:
-                return
-            yield self._score(rows)
-            if self.on_chunk is not None:
-                self.on_chunk(len(rows))
+        """The output text chunks (the same single pass as iterating the scorer)."""
+        return self._output
 
-    def _score(self, rows: list[list[str]]) -> str:
-        n, width = len(rows), len(self.header)
-        errors: list[str] = [""] * n
-        ragged = np.array([len(row) != width for row in rows])
-        for i in np.flatnonzero(ragged):
-            errors[i] = f"row has {len(rows[i])} cells; the header has {width}"
-        X = np.empty((n, len(self.positions)), dtype=np.float64)
-        bad = ragged.copy()
-        for j, (spec, position) in enumerate(zip(self.model.features, self.positions, strict=True)):
-            cells = [row[position] if position < len(row) else "" for row in rows]
-            values, not_number = _parse_column(cells)
-            X[:, j] = values
-            not_finite = ~not_number & ~np.isfinite(values)
-            with np.errstate(invalid="ignore"):
-                too_low = ~not_number & ~not_finite & (values < spec.minimum)
-                too_high = ~not_number & ~not_finite & (values > spec.maximum)
-            for mask, message in (
-                (not_number, "must be a number"),
-                (not_finite, "must be a finite number (not NaN or infinity)"),
-                (too_low, f"must be at least {spec.minimum}"),
-                (too_high, f"must be at most {spec.maximum}"),
-            ):
-                for i in np.flatnonzero(mask & ~bad):
-                    errors[i] = f"{spec.name}: {message}"
-                bad |= mask
-        labels = np.full(n, "", dtype=object)
-        probabilities: list[str] = [""] * n
-        good = np.flatnonzero(~bad)
-        if len(good):
-            predicted, probability = self.model.predict_arrays(X[good])
-            labels[good] = predicted
-            for index, p in zip(good.tolist(), probability.tolist(), strict=True):
-                probabilities[index] = repr(p)
-        self.tally.rows += n
-        self.tally.errors += int(bad.sum())
-        for label in labels[good]:
-            self.tally.labels[label] = self.tally.labels.get(label, 0) + 1
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        # ragged rows are padded or cut to the header's width so the new columns line up;
-        # their error says how many cells they had
-        writer.writerows(
-            [*(row + [""] * (width - len(row)))[:width], label, probability, error]
-            for row, label, probability, error in zip(
-                rows, labels, probabilities, errors, strict=True
-            )
+    # -- header -------------------------------------------------------------------------------
+    def _read_header(self) -> list[str]:
+        try:
+            header = next((row for row in self._reader if row), None)
+        except csv.Error as exc:
+            raise InvalidInput(f"the CSV header cannot be read: {exc}") from None
+        if header is None:
+            raise InvalidInput("the CSV is empty: its first row must name the columns")
+        return header
+
+    def _feature_positions(self, names: list[str]) -> list[int]:
+        for output in self.output_columns:
+            if output in names:
+                raise InvalidInput(
+                    f"the CSV already has a column {output!r} (a scored file?); labserve adds "
+                    f"{', '.join(self.output_columns)}: rename or remove it",
+                    field=output,
+                )
+        positions: list[int] = []
+        for spec in self.model.features:
+            count = names.count(spec.name)
+            if count == 0:
+                raise InvalidInput(self._missing_message(spec.name, names), field=spec.name)
+            if count > 1:
+                raise InvalidInput(
+                    f"column {spec.name!r} appears {count} times in the header", field=spec.name
+                )
+            positions.append(names.index(spec.name))
+        return positions
+
+    def _missing_message(self, missing: str, names: list[str]) -> str:
+        message = (
+            f"column {missing!r} is missing from the CSV header; it must name every feature: "
+            + ", ".join(spec.name for spec in self.model.features)
         )
-        return out.getvalue()
+        if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
+            message += " (this file does not look comma-separated)"
+        return message
+
+    # -- body ---------------------------------------------------------------------------------
+    def _generate(self) -> Iterator[str]:
+        yield _csv_text([[*self.header, *self.output_columns]])
+        while lines := self._feed.take(self.chunk_rows):
+            failure: csv.Error | None = None
+            text = ""
+            with _cyclic_gc_paused():
+                plain = _plain_lines(lines)
+                if plain is not None:
+                    rows = [line.split(",") for line in plain]
+                else:
+                    self._feed.put_back(lines)
+                    rows, failure = self._read_records(len(lines))
+                if rows:
+                    text = self._score(rows, plain)
+            if rows:
+                yield text
+                if self.on_chunk is not None:
+                    self.on_chunk(len(rows))
+            if failure is not None:
+                raise InvalidInput(
+                    f"the CSV cannot be read after data row {self.tally.rows}: {failure}"
+                )
+
+    def _read_records(self, count: int) -> tuple[list[list[str]], csv.Error | None]:
+        """Up to ``count`` records through the csv module; stops early at unreadable text."""
+        read: list[list[str]] = []
+        failure: csv.Error | None = None
+        try:
+            read.extend(islice(self._reader, count))
+        except csv.Error as exc:  # e.g. a cell over the size limit; the rows before it stay
+            failure = exc
+        return [row for row in read if row], failure  # a blank line carries nothing
+
+    def _score(self, rows: list[list[str]], plain: list[str] | None) -> str:
+        """Check, predict and format one chunk; ``plain`` holds the rows' lines when simple."""
+        n, width = len(rows), len(self.header)
+        problems: dict[int, list[str]] = {}
+        ragged = np.fromiter(map(len, rows), dtype=np.intp, count=n) != width
+        for i in np.flatnonzero(ragged).tolist():
+            cells = rows[i]
+            dropped = " (extra cells dropped)" if len(cells) > width else ""
+            problems[i] = [f"row has {len(cells)} cells; the header has {width}{dropped}"]
+            rows[i] = (cells + [""] * width)[:width]  # keep the output rectangular
+            if plain is not None:
+                plain[i] = ",".join(rows[i])
+        bad = ragged.copy()
+        X = np.empty((n, len(self.positions)), dtype=np.float64)
+        for j, (spec, position) in enumerate(zip(self.model.features, self.positions, strict=True)):
+            X[:, j], column_problems = check_column(spec, [row[position] for row in rows])
+            for message, mask in column_problems:
+                mask &= ~ragged  # a ragged row's cells are misplaced: one message says so
+                for i in np.flatnonzero(mask).tolist():
+                    problems.setdefault(i, []).append(f"{spec.name}: {message}")
+                bad |= mask
+        columns = self._predict(X, np.flatnonzero(~bad), n)
+        errors = [""] * n
+        for i, messages in problems.items():
+            errors[i] = "; ".join(messages)
+        columns.append(errors)
+        self.tally.rows += n
+        self.tally.errors += len(problems)
+        if plain is None:
+            for row, added in zip(rows, zip(*columns, strict=True), strict=True):
+                row.extend(added)
+            return _csv_text(rows)
+        suffixes = map(",".join, zip(*map(_quoted, columns), strict=True))
+        return "".join([f"{line},{suffix}\n" for line, suffix in zip(plain, suffixes, strict=True)])
+
+    def _predict(self, X: np.ndarray, good: np.ndarray, n: int) -> list[list[str]]:
+        """Formatted output columns; rows outside ``good`` get empty cells."""
+        names = list(self.model.output_columns)
+        if len(good) == 0:
+            return [[""] * n for _ in names]
+        everyone = len(good) == n
+        outputs = self.model.predict_arrays(X if everyone else X[good])
+        columns: list[list[str]] = []
+        for name in names:
+            formatted = format_column(outputs[name])
+            if name == LABEL_COLUMN:
+                for label, count in Counter(formatted).items():
+                    self.tally.labels[label] = self.tally.labels.get(label, 0) + count
+            if not everyone:
+                full = np.full(n, "", dtype=object)
+                full[good] = formatted
+                formatted = full.tolist()
+            columns.append(formatted)
+        return columns
+
+
+class _LineFeed(Iterator[str]):
+    """The source's lines, hashed as they are read, with a put-back buffer.
+
+    The scorer takes whole chunks of lines for its fast path and hands a chunk back when it
+    needs the csv module; ``csv.reader`` then reads it (and more, should a quoted cell run
+    past the chunk) through ``__next__``. The reader stops at the end of each record, so the
+    two ways of reading can take turns.
+    """
+
+    def __init__(self, source: Iterable[str], digest: Any) -> None:
+        self._source = iter(source)
+        self._digest = digest
+        self._buffer: deque[str] = deque()
+        self._first = True
+
+    def __next__(self) -> str:
+        if not self._buffer:
+            self._buffer.extend(self._pull(1))
+            if not self._buffer:
+                raise StopIteration
+        return self._buffer.popleft()
+
+    def take(self, count: int) -> list[str]:
+        lines = [self._buffer.popleft() for _ in range(min(count, len(self._buffer)))]
+        if len(lines) < count:
+            lines += self._pull(count - len(lines))
+        return lines
+
+    def put_back(self, lines: list[str]) -> None:
+        self._buffer.extendleft(reversed(lines))
+
+    def _pull(self, count: int) -> list[str]:
+        batch = list(islice(self._source, count))
+        if batch:  # one hash update per batch: per line it would cost more than the parsing
+            self._digest.update("".join(batch).encode("utf-8", "surrogatepass"))
+            if self._first:  # Excel's UTF-8 byte order mark, before csv sees a quote after it
+                batch[0] = batch[0].removeprefix("\ufeff")
+                self._first = False
+        return batch
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a chunk is parsed and scored.
+
+    A chunk makes one list per row; each 700 new lists start a collection, and the older
+    generations' collections walk every object of the process. That would double the time of
+    a chunk, for no gain: rows hold only strings and cannot form cycles. Whichever thread
+    paused collection last resumes it, so the state is restored when every chunk is done.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _plain_lines(lines: list[str]) -> list[str] | None:
+    """The non-blank lines without their line ends, if splitting on commas reads them right.
+
+    That holds when no line has a quote or a carriage return (other than its line end);
+    otherwise None, and the csv module reads the chunk.
+    """
+    stripped = [line.rstrip("\r\n") for line in lines]
+    body = "\n".join(stripped)
+    if '"' in body or "\r" in body or body.count("\n") != len(stripped) - 1:
+        return None
+    return [line for line in stripped if line]
+
+
+def check_column(
+    spec: FeatureSpec, cells: list[str]
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Parse one feature's cells and check them like the JSON schema does, vectorised.
+
+    Returns:
+        The values (NaN where a cell is not a number) and (message, row mask) pairs for each
+        kind of problem found; masks are fresh arrays the caller may modify.
+    """
+    problems: list[tuple[str, np.ndarray]] = []
+    try:
+        values = np.asarray(cells, dtype=np.float64)  # Python's float() rules, in C
+    except ValueError:  # some cell is not a number: find which, cell by cell
+        values, empty, not_number = _parse_slowly(cells)
+        problems += [
+            ("must be a number (the cell is empty)", empty),
+            ("must be a number", not_number),
+        ]
+        parsed = ~(empty | not_number)
+    else:
+        parsed = np.ones(len(cells), dtype=bool)
+    finite = np.isfinite(values)
+    problems.append(("must be a finite number (not NaN or infinity)", parsed & ~finite))
+    with np.errstate(invalid="ignore"):
+        problems.append((f"must be at least {spec.minimum}", finite & (values < spec.minimum)))
+        problems.append((f"must be at most {spec.maximum}", finite & (values > spec.maximum)))
+    return values, [(message, mask) for message, mask in problems if mask.any()]
+
+
+def _parse_slowly(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    values = np.full(len(cells), np.nan)
+    empty = np.zeros(len(cells), dtype=bool)
+    not_number = np.zeros(len(cells), dtype=bool)
+    for i, cell in enumerate(cells):
+        try:
+            values[i] = float(cell)
+        except ValueError:
+            if cell.strip():
+                not_number[i] = True
+            else:
+                empty[i] = True
+    return values, empty, not_number
+
+
+def format_column(values: np.ndarray) -> list[str]:
+    """CSV cells for one output array; floats as the shortest text that reads back exactly."""
+    array = np.asarray(values)
+    return list(map(repr if array.dtype.kind == "f" else str, array.tolist()))
+
+
+def _quoted(cells: list[str]) -> list[str]:
+    """Cells quoted where csv.writer would quote them (and at a carriage return)."""
+    joined = "".join(cells)
+    if not any(char in joined for char in ',"\n\r'):
+        return cells
+    return [
+        '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\n\r') else cell
+        for cell in cells
+    ]
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    text = out.getvalue()
+    if "\r" not in text:
+        return text
+    # Python 3.11's writer leaves a lone CR unquoted unless CR ends its lines: such rows
+    # end in CRLF (which every CSV reader accepts) so that they read back as written.
+    out = io.StringIO()
+    lf, crlf = csv.writer(out, lineterminator="\n"), csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        (crlf if any("\r" in cell for cell in row) else lf).writerow(row)
+    return out.getvalue()

@@ -1,165 +1,367 @@
-"""CSV scoring: same answers as the JSON path, per-row errors, streaming."""
+"""CSV scoring: the JSON path's answers and rules, per-row errors, constant-memory streaming."""
 
 from __future__ import annotations
 
 import csv
+import gc
+import hashlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from labserve.models.catalog import diagnosis_artifact_dir
-from labserve.models.csv_scoring import CsvScorer
+from labserve.models.csv_scoring import CsvScorer, score_csv, supports_csv
 from labserve.models.diagnosis import FEATURE_NAMES, DiagnosisModel
 from labserve.models.diagnosis.training import load_training_data
 from labserve.models.errors import InvalidInput
 
-GOOD = ["13.54", "14.36", "0.09779", "0.7886", "0.008462", "0.0198"]
+OUTPUTS = ["label", "probability_malignant", "error"]
 
 
 @pytest.fixture(scope="module")
 def model(trained_instance: Path) -> DiagnosisModel:
-    loaded = DiagnosisModel(diagnosis_artifact_dir(trained_instance))
-    loaded.load()
-    return loaded
+    served = DiagnosisModel(diagnosis_artifact_dir(trained_instance))
+    served.load()
+    return served
 
 
-def score(model: DiagnosisModel, text: str, chunk_rows: int = 10_000) -> list[dict[str, str]]:
-    scorer = CsvScorer(model, io.StringIO(text), chunk_rows=chunk_rows)
-    return list(csv.DictReader(io.StringIO("".join(scorer.chunks()))))
+def csv_text(header: list[str], rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([[repr(v) if isinstance(v, float) else v for v in row] for row in rows])
+    return out.getvalue()
 
 
-def test_bundled_data_scores_like_the_json_path(model: DiagnosisModel) -> None:
+def data_csv(X: np.ndarray) -> str:
+    return csv_text(list(FEATURE_NAMES), [list(map(float, row)) for row in X])
+
+
+def parse(output: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(output)))
+
+
+def records(output: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(output)))
+
+
+def scored(model: DiagnosisModel, text: str, **options: Any) -> str:
+    return "".join(score_csv(model, text, **options))
+
+
+def good_row() -> dict[str, str]:
+    row = load_training_data().X[0]
+    return {name: repr(float(v)) for name, v in zip(FEATURE_NAMES, row, strict=True)}
+
+
+# -- same answers as the JSON path ------------------------------------------------------------
+def test_bundled_data_round_trip_matches_the_json_path(model: DiagnosisModel) -> None:
     X = load_training_data().X
-    lines = [",".join(FEATURE_NAMES)] + [",".join(repr(float(v)) for v in row) for row in X]
-    rows = score(model, "\n".join(lines) + "\n", chunk_rows=100)
-    expected = model.predict([dict(zip(FEATURE_NAMES, map(float, row), strict=True)) for row in X])
-    assert len(rows) == 569
-    assert [r["label"] for r in rows] == [p["label"] for p in expected]
-    assert [float(r["probability_malignant"]) for r in rows] == [
-        p["probability_malignant"] for p in expected
-    ]
-    assert all(r["error"] == "" for r in rows)
-
-
-def test_column_order_is_free_and_extra_columns_pass_through(model: DiagnosisModel) -> None:
-    names = list(reversed(FEATURE_NAMES))
-    text = (
-        "sample_id," + ",".join(names) + ",note\n" + "S-1," + ",".join(reversed(GOOD)) + ',"a, b"\n'
+    out = records(scored(model, data_csv(X), chunk_rows=100))
+    json_answers = model.predict(
+        [dict(zip(FEATURE_NAMES, map(float, row), strict=True)) for row in X]
     )
-    plain = "\n".join([",".join(FEATURE_NAMES), ",".join(GOOD)]) + "\n"
-    (row,) = score(model, text)
-    (reference,) = score(model, plain)
-    assert row["sample_id"] == "S-1"
-    assert row["note"] == "a, b"
-    assert row["label"] == reference["label"]
-    assert row["probability_malignant"] == reference["probability_malignant"]
+    assert len(out) == len(X)
+    assert [r["label"] for r in out] == [p["label"] for p in json_answers]
+    assert [float(r["probability_malignant"]) for r in out] == [
+        p["probability_malignant"] for p in json_answers
+    ]
+    assert all(r["error"] == "" for r in out)
+    assert [float(r["radius_mean"]) for r in out] == X[:, 0].tolist()
 
 
+def test_column_order_does_not_matter(model: DiagnosisModel) -> None:
+    X = load_training_data().X[:50]
+    reordered = list(reversed(FEATURE_NAMES))
+    text = csv_text(
+        reordered, [[float(row[FEATURE_NAMES.index(n)]) for n in reordered] for row in X]
+    )
+    out = parse(scored(model, text))
+    assert out[0] == [*reordered, *OUTPUTS]
+    expected = records(scored(model, data_csv(X)))
+    assert [row[-3:] for row in out[1:]] == [[r[c] for c in OUTPUTS] for r in expected]
+
+
+def test_extra_columns_pass_through_unchanged(model: DiagnosisModel) -> None:
+    row = good_row()
+    header = ["sample id", *FEATURE_NAMES[:3], "note", *FEATURE_NAMES[3:], ""]
+    cells = [
+        "S-001",
+        *[row[n] for n in FEATURE_NAMES[:3]],
+        'biopsy, left; "urgent"\nsecond line',
+        *[row[n] for n in FEATURE_NAMES[3:]],
+        "ünïcödé",
+    ]
+    out = parse(scored(model, csv_text(header, [cells])))
+    assert out[0] == [*header, *OUTPUTS]
+    assert out[1][: len(header)] == cells
+    expected = model.predict([{n: float(row[n]) for n in FEATURE_NAMES}])[0]
+    assert out[1][len(header) :] == ["Malignant", repr(expected["probability_malignant"]), ""]
+
+
+def test_quoted_numbers_and_spaces_are_numbers(model: DiagnosisModel) -> None:
+    row = good_row()
+    text = ",".join(FEATURE_NAMES) + "\n" + ",".join(f'" {row[n]} "' for n in FEATURE_NAMES)
+    out = records(scored(model, text))
+    assert out[0]["label"] == "Malignant"
+    assert out[0]["radius_mean"] == f" {row['radius_mean']} "
+
+
+def test_a_quoted_header_after_a_byte_order_mark(model: DiagnosisModel) -> None:
+    row = good_row()
+    header = ",".join(f'"{n}"' for n in FEATURE_NAMES)
+    text = "\ufeff" + header + "\n" + ",".join(f'"{row[n]}"' for n in FEATURE_NAMES) + "\n"
+    scorer = score_csv(model, text)
+    out = parse("".join(scorer))
+    assert out[0] == [*FEATURE_NAMES, *OUTPUTS]
+    assert (out[1][-3], out[1][-1]) == ("Malignant", "")
+    assert scorer.tally.sha256.hexdigest() == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_header_names_tolerate_a_bom_and_spaces(model: DiagnosisModel) -> None:
+    row = good_row()
+    header = ["\ufeff" + FEATURE_NAMES[0], *(f" {n} " for n in FEATURE_NAMES[1:])]
+    out = parse(scored(model, csv_text(header, [[row[n] for n in FEATURE_NAMES]])))
+    assert out[0][0] == FEATURE_NAMES[0]  # the mark is dropped, the names kept as given
+    assert out[0][1] == f" {FEATURE_NAMES[1]} "
+    assert out[1][-3] == "Malignant"
+
+
+def test_plain_and_quoted_chunks_give_the_same_output(model: DiagnosisModel) -> None:
+    """Plain chunks are split on commas, quoted ones go through csv: the output must agree."""
+    values = [[repr(float(v)) for v in row] for row in load_training_data().X[:40]]
+    header = ["id", *FEATURE_NAMES, "note"]
+    rows = [
+        [f"s{i}", *cells, "plain" if i % 3 else "needs, quotes"] for i, cells in enumerate(values)
+    ]
+    rows[7][2] = "oops"  # a row error in a quoted chunk and in a plain one
+    rows[8][2] = ""
+    rows[10] = rows[10][:4]  # ragged, in a plain chunk
+    text = csv_text(header, rows).replace("\n", "\r\n")  # Windows line ends, too
+    one_by_one = scored(model, text, chunk_rows=1)  # each row picks its own path
+    assert scored(model, text, chunk_rows=4) == scored(model, text) == one_by_one
+    out = parse(one_by_one)
+    assert [row[:-3] for row in out[1:]] == [(row + [""] * 8)[:8] for row in rows]
+    assert out[11][-1] == "row has 4 cells; the header has 8"
+
+
+def test_a_quoted_cell_may_span_lines_and_chunks(model: DiagnosisModel) -> None:
+    row = good_row()
+    header = [*FEATURE_NAMES, "note"]
+    notes = ["one", "two\nlines", "carriage\rreturn", "three\nline\nnote", "end"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)  # 3.11 would leave the CR unquoted
+    writer.writerows([header, *([*(row[n] for n in FEATURE_NAMES), note] for note in notes)])
+    text = buffer.getvalue()
+    for chunk_rows in (1, 2, 3, 100):
+        out = parse(scored(model, text, chunk_rows=chunk_rows))
+        assert [r[len(FEATURE_NAMES)] for r in out[1:]] == notes
+        assert {r[-3] for r in out[1:]} == {"Malignant"}
+
+
+# -- per-row problems -------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("column", "cell", "message"),
     [
         ("radius_mean", "abc", "radius_mean: must be a number"),
-        ("radius_mean", "", "radius_mean: must be a number"),
-        ("texture_mean", "nan", "texture_mean: must be a finite number"),
-        ("texture_mean", "inf", "texture_mean: must be a finite number"),
-        ("smoothness_mean", "-0.1", "smoothness_mean: must be at least 0.0"),
-        ("symmetry_se", "3", "symmetry_se: must be at most 1.0"),
-        ("texture_se", "1e400", "texture_se: must be a finite number"),
+        ("radius_mean", "true", "radius_mean: must be a number"),
+        ("radius_mean", "1,5", "radius_mean: must be a number"),
+        ("texture_mean", "", "texture_mean: must be a number (the cell is empty)"),
+        ("texture_mean", "   ", "texture_mean: must be a number (the cell is empty)"),
+        (
+            "smoothness_mean",
+            "nan",
+            "smoothness_mean: must be a finite number (not NaN or infinity)",
+        ),
+        (
+            "smoothness_mean",
+            "-inf",
+            "smoothness_mean: must be a finite number (not NaN or infinity)",
+        ),
+        ("texture_se", "1e400", "texture_se: must be a finite number (not NaN or infinity)"),
+        ("smoothness_se", "-0.001", "smoothness_se: must be at least 0.0"),
+        ("symmetry_se", "1.5", "symmetry_se: must be at most 1.0"),
+        ("radius_mean", "100.0001", "radius_mean: must be at most 100.0"),
     ],
 )
 def test_a_bad_cell_fails_its_row_only(
     model: DiagnosisModel, column: str, cell: str, message: str
 ) -> None:
-    bad = list(GOOD)
-    bad[FEATURE_NAMES.index(column)] = cell
-    text = (
-        "\n".join([",".join(FEATURE_NAMES), ",".join(GOOD), ",".join(bad), ",".join(GOOD)]) + "\n"
-    )
-    first, broken, last = score(model, text)
-    assert broken["error"].startswith(message)
-    assert broken["label"] == ""
-    assert broken["probability_malignant"] == ""
-    assert first["label"] == last["label"] != ""
-    assert first["error"] == last["error"] == ""
-
-
-def test_ragged_rows_are_reported(model: DiagnosisModel) -> None:
-    text = ",".join(FEATURE_NAMES) + "\n1,2\n" + ",".join(GOOD) + ",extra\n" + ",".join(GOOD) + "\n"
-    short, long, good = score(model, text)
-    assert short["error"] == "row has 2 cells; the header has 6"
-    assert "row has 7 cells" in long["error"]
-    assert good["error"] == ""
+    good = good_row()
+    bad = {**good, column: cell}
+    text = csv_text(list(FEATURE_NAMES), [[r[n] for n in FEATURE_NAMES] for r in (good, bad, good)])
+    scorer = score_csv(model, text)
+    out = records("".join(scorer))
+    assert [r["error"] for r in out] == ["", message, ""]
+    assert out[1][column] == cell
+    assert (out[1]["label"], out[1]["probability_malignant"]) == ("", "")
+    assert out[0]["label"] == out[2]["label"] == "Malignant"
+    assert (scorer.tally.rows, scorer.tally.errors, scorer.tally.labels) == (3, 1, {"Malignant": 2})
 
 
 @pytest.mark.parametrize(
-    ("text", "field"),
-    [
-        ("", None),
-        ("radius_mean,texture_mean\n1,2\n", "smoothness_mean"),
-        (",".join(FEATURE_NAMES) + ",radius_mean\n", "radius_mean"),
-        (",".join(FEATURE_NAMES) + ",label\n", "label"),
-    ],
+    ("column", "value"),
+    [("smoothness_mean", float("nan")), ("smoothness_se", -0.001), ("symmetry_se", 1.5)],
 )
-def test_header_problems_fail_before_any_output(
-    model: DiagnosisModel, text: str, field: str | None
+def test_the_same_rules_and_words_as_the_json_schema(
+    model: DiagnosisModel, column: str, value: float
 ) -> None:
-    with pytest.raises(InvalidInput) as info:
-        CsvScorer(model, io.StringIO(text))
-    assert info.value.field == field
+    row = {name: float(v) for name, v in good_row().items()}
+    with pytest.raises(InvalidInput) as json_error:
+        model.validate([{**row, column: value}], row_prefix="")
+    text = csv_text(list(FEATURE_NAMES), [[{**row, column: value}[n] for n in FEATURE_NAMES]])
+    assert records(scored(model, text))[0]["error"] == json_error.value.message
 
 
-def test_header_only_gives_header_only(model: DiagnosisModel) -> None:
-    scorer = CsvScorer(model, io.StringIO(",".join(FEATURE_NAMES) + "\n"))
-    assert (
-        "".join(scorer.chunks())
-        == ",".join([*FEATURE_NAMES, "label", "probability_malignant", "error"]) + "\n"
-    )
-    assert scorer.tally.rows == 0
+def test_every_problem_of_a_row_is_named(model: DiagnosisModel) -> None:
+    bad = {**good_row(), "radius_mean": "x", "symmetry_se": "2"}
+    out = records(scored(model, csv_text(list(FEATURE_NAMES), [[bad[n] for n in FEATURE_NAMES]])))
+    assert out[0]["error"] == "radius_mean: must be a number; symmetry_se: must be at most 1.0"
 
 
-def test_quoted_fields_and_a_byte_order_mark(model: DiagnosisModel) -> None:
-    text = (
-        "\ufeff"
-        + ",".join(f'"{n}"' for n in FEATURE_NAMES)
-        + "\n"
-        + ",".join(f'"{v}"' for v in GOOD)
-        + "\n"
-    )
-    (row,) = score(model, text)
-    assert row["error"] == ""
-    assert row["label"] in {"Benign", "Malignant"}
+def test_ragged_rows_keep_the_output_rectangular(model: DiagnosisModel) -> None:
+    good = [good_row()[n] for n in FEATURE_NAMES]
+    header = [*FEATURE_NAMES, "note"]
+    text = csv_text(header, [[*good, "a"], good[:3], [*good, "b", "surplus"], [*good, "c"]])
+    out = parse(scored(model, text))
+    assert {len(row) for row in out} == {len(header) + 3}
+    assert [row[-1] for row in out[1:]] == [
+        "",
+        "row has 3 cells; the header has 7",
+        "row has 8 cells; the header has 7 (extra cells dropped)",
+        "",
+    ]
+    assert out[2][:3] == good[:3]
+    assert [row[-3] for row in out[1:]] == ["Malignant", "", "", "Malignant"]
 
 
-def test_output_streams_before_the_input_is_read_whole(model: DiagnosisModel) -> None:
-    consumed = {"lines": 0}
+def test_blank_lines_are_skipped(model: DiagnosisModel) -> None:
+    good = ",".join(good_row()[n] for n in FEATURE_NAMES)
+    text = "\n" + ",".join(FEATURE_NAMES) + "\n\n" + good + "\n\n\n" + good + "\r\n\n"
+    scorer = score_csv(model, text, chunk_rows=1)
+    out = parse("".join(scorer))
+    assert len(out) == 3
+    assert scorer.tally.rows == 2
+
+
+# -- whole-file problems ----------------------------------------------------------------------
+@pytest.mark.parametrize("missing", FEATURE_NAMES)
+def test_a_missing_feature_column_fails_before_any_output(
+    model: DiagnosisModel, missing: str
+) -> None:
+    header = [n for n in FEATURE_NAMES if n != missing]
+    consumed = 0
 
     def lines() -> Iterator[str]:
-        yield ",".join(FEATURE_NAMES) + "\n"
+        nonlocal consumed
+        yield ",".join(header) + "\n"
         for _ in range(100_000):
-            consumed["lines"] += 1
-            yield ",".join(GOOD) + "\n"
+            consumed += 1
+            yield "1,2,3,4,5\n"
 
-    scorer = CsvScorer(model, lines(), chunk_rows=1_000)
-    chunks = scorer.chunks()
-    next(chunks)  # header
-    first = next(chunks)
+    with pytest.raises(InvalidInput, match=f"column '{missing}' is missing") as error:
+        score_csv(model, lines())  # raised by the call itself: there is no output to iterate
+    assert error.value.field == missing
+    assert consumed < 2_000
+
+
+@pytest.mark.parametrize(
+    ("header", "field", "match"),
+    [
+        ([*FEATURE_NAMES, "radius_mean"], "radius_mean", "appears 2 times"),
+        ([*FEATURE_NAMES, "label"], "label", "already has a column 'label'"),
+        ([*FEATURE_NAMES, " error"], "error", "already has a column 'error'"),
+        ([";".join(FEATURE_NAMES)], "radius_mean", "does not look comma-separated"),
+    ],
+)
+def test_a_header_that_cannot_be_scored(
+    model: DiagnosisModel, header: list[str], field: str, match: str
+) -> None:
+    with pytest.raises(InvalidInput, match=match) as error:
+        score_csv(model, csv_text(header, []))
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "\r\n"])
+def test_an_empty_file_is_refused(model: DiagnosisModel, text: str) -> None:
+    with pytest.raises(InvalidInput, match="the CSV is empty"):
+        score_csv(model, text)
+
+
+def test_a_header_alone_gives_a_header_alone(model: DiagnosisModel) -> None:
+    scorer = score_csv(model, ",".join(["id", *FEATURE_NAMES]))
+    assert "".join(scorer) == ",".join(["id", *FEATURE_NAMES, *OUTPUTS]) + "\n"
+    assert (scorer.tally.rows, scorer.tally.errors, scorer.tally.labels) == (0, 0, {})
+
+
+def test_unreadable_csv_stops_after_the_rows_before_it(model: DiagnosisModel) -> None:
+    good = ",".join(good_row()[n] for n in FEATURE_NAMES)
+    text = ",".join(FEATURE_NAMES) + f"\n{good}\n{good}\n" + '"' + "x" * 200_000 + '"\n' + good
+    scorer = score_csv(model, text)
+    chunks: list[str] = []
+    with pytest.raises(InvalidInput, match="cannot be read after data row 2"):
+        chunks.extend(scorer)
+    assert len(parse("".join(chunks))) == 3
+    assert gc.isenabled()  # collection was paused per chunk, and is back on
+
+
+# -- streaming --------------------------------------------------------------------------------
+def test_input_is_consumed_lazily(model: DiagnosisModel) -> None:
+    good = ",".join(good_row()[n] for n in FEATURE_NAMES) + "\n"
+    total = 50_000
+    consumed = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        yield ",".join(FEATURE_NAMES) + "\n"
+        for _ in range(total):
+            consumed += 1
+            yield good
+
+    scorer = score_csv(model, lines(), chunk_rows=1_000)
+    assert consumed < 2_000  # the header check read one batch, not the file
+    header, first = next(scorer), next(scorer)
+    assert header.startswith("radius_mean,")
     assert first.count("\n") == 1_000
-    assert consumed["lines"] <= 1_001  # one chunk read, not the whole input
-    chunks.close()
+    assert consumed < 3_000
+    assert scorer.tally.rows == 1_000
+    rest = list(scorer)
+    assert consumed == total
+    assert len(rest) == total // 1_000 - 1
+    assert scorer.tally.rows == total
 
 
-def test_tally_counts_rows_errors_and_labels(model: DiagnosisModel) -> None:
-    bad = ["x", *GOOD[1:]]
-    text = (
-        "\n".join([",".join(FEATURE_NAMES), ",".join(GOOD), ",".join(bad), ",".join(GOOD)]) + "\n"
+def test_chunk_size_does_not_change_the_output(model: DiagnosisModel) -> None:
+    X = load_training_data().X
+    text = data_csv(X)
+    lines = text.splitlines(keepends=True)
+    bad = lines[5].replace(lines[5].split(",")[0], "oops", 1)
+    text = "".join([*lines[:5], bad, *lines[6:]])
+    assert (
+        scored(model, text, chunk_rows=7)
+        == scored(model, text)
+        == scored(model, text, chunk_rows=1)
     )
-    scorer = CsvScorer(model, io.StringIO(text))
-    "".join(scorer.chunks())
-    assert scorer.tally.rows == 3
-    assert scorer.tally.errors == 1
-    assert sum(scorer.tally.labels.values()) == 2
-    assert len(scorer.tally.sha256.hexdigest()) == 64
-    assert np.isfinite(float(score(model, text)[0]["probability_malignant"]))
+
+
+def test_progress_and_checksum(model: DiagnosisModel) -> None:
+    X = load_training_data().X
+    text = data_csv(X)
+    progress: list[int] = []
+    scorer = CsvScorer(model, io.StringIO(text), chunk_rows=100, on_chunk=progress.append)
+    assert scorer.chunks() is scorer.chunks()
+    list(scorer)
+    assert progress == [100] * 5 + [69]
+    assert scorer.tally.sha256.hexdigest() == hashlib.sha256(text.encode()).hexdigest()
+    labels = model.predict_arrays(X)["label"].tolist()
+    assert scorer.tally.labels == {label: labels.count(label) for label in set(labels)}
+    assert scorer.tally.scored == 569
+
+
+def test_only_tabular_models_score_csv(model: DiagnosisModel) -> None:
+    assert supports_csv(model)
+    assert not supports_csv(object())

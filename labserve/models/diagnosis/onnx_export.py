@@ -7,20 +7,26 @@ the same arithmetic: the scaler in float64 (Sub, Div), an explicit Cast to float
 threshold rounded *down* to float32. For a float32 value ``x``, ``x <= t`` then holds exactly
 when scikit-learn's comparison holds, so both take the same branch in every tree; only the
 float32 sum of the tree votes differs (below 1e-6).
+
+Heavy libraries (onnx, skl2onnx, onnxruntime) are imported inside the functions that need
+them, so importing this module costs only numpy.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from typing import Any
 
 import numpy as np
 
-from labserve.models.diagnosis.features import PROBABILITY_DECIMALS
+log = logging.getLogger(__name__)
 
 ONNX_FILENAME = "model.onnx"
+#: Largest difference in P(malignant) between the two engines that training accepts.
 TOLERANCE = 1e-5
+THREADS_VARIABLE = "LABSERVE_ONNX_THREADS"
 
 
 def round_thresholds_down(pipeline: Any) -> Any:
@@ -36,7 +42,11 @@ def round_thresholds_down(pipeline: Any) -> Any:
 
 
 def compile_pipeline(pipeline: Any, n_features: int) -> bytes:
-    """Serialised ONNX model: input ``X`` (float64, [N, n_features]), output probabilities."""
+    """Serialised ONNX model: input ``X`` (float64, [N, n_features]), output probabilities.
+
+    The forest's ZipMap is switched off so probabilities come back as one [N, 2] tensor
+    instead of a list of Python dicts (which would cost more than the trees themselves).
+    """
     import onnx
     from onnx import TensorProto, helper
     from skl2onnx import to_onnx
@@ -60,28 +70,62 @@ def compile_pipeline(pipeline: Any, n_features: int) -> bytes:
     return bytes(model.SerializeToString())
 
 
-def onnx_threads() -> int:
-    """Threads per session: 1 by default (``LABSERVE_ONNX_THREADS``).
+def describe_model(model_bytes: bytes) -> dict[str, Any]:
+    """Opsets and input signature of a serialised model (recorded in metadata.json)."""
+    import onnx
 
-    The server runs one worker process per core; a single row takes microseconds, so extra
-    intra-op threads would only make the workers fight over the same cores.
+    model = onnx.load_from_string(model_bytes)
+    first = model.graph.input[0]
+    kind = onnx.TensorProto.DataType.Name(first.type.tensor_type.elem_type).lower()
+    shape = [dim.dim_value or None for dim in first.type.tensor_type.shape.dim]
+    return {
+        "opset": {entry.domain or "ai.onnx": int(entry.version) for entry in model.opset_import},
+        "input": {"name": first.name, "type": kind, "shape": shape},
+        "producer": f"{model.producer_name} {model.producer_version}".strip(),
+    }
+
+
+def onnx_threads() -> int:
+    """Threads per onnxruntime session: 1 unless ``LABSERVE_ONNX_THREADS`` says otherwise.
+
+    The production server runs one worker process per core, and each worker may answer
+    several requests at once on its own threads. With one intra-op thread onnxruntime runs
+    the trees on the calling thread: concurrent requests run in parallel, and no worker keeps
+    a pool of its own that would fight the other workers for the same cores (the default,
+    one thread per core in every session, oversubscribes the machine N-fold). A single row
+    takes microseconds, far below what a thread hand-off costs; more threads only pay off for
+    large batches on a machine with idle cores (e.g. ``labserve predict`` on a big CSV).
     """
+    text = os.environ.get(THREADS_VARIABLE, "1")
     try:
-        return max(1, int(os.environ.get("LABSERVE_ONNX_THREADS", "1")))
+        threads = int(text)
     except ValueError:
+        log.warning("%s=%r is not a whole number; using 1 thread", THREADS_VARIABLE, text)
         return 1
+    if threads < 1:
+        log.warning("%s=%r must be at least 1; using 1 thread", THREADS_VARIABLE, text)
+        return 1
+    return threads
 
 
 class OnnxForest:
-    """An onnxruntime session over the compiled pipeline."""
+    """An onnxruntime session over the compiled pipeline.
+
+    The session is built from bytes the caller has already hashed, so the file cannot change
+    between the check and the load.
+    """
 
     def __init__(self, model_bytes: bytes, malignant_column: int = 1) -> None:
         import onnxruntime as ort
 
+        self.threads = onnx_threads()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = onnx_threads()
+        options.intra_op_num_threads = self.threads
+        # one graph, one path through it: there is nothing for an inter-op pool to overlap
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # idle pool threads would otherwise spin on the cores the other workers need
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(
             model_bytes, options, providers=["CPUExecutionProvider"]
         )
@@ -92,6 +136,7 @@ class OnnxForest:
         self.malignant_column = malignant_column
 
     def probability_malignant(self, X: np.ndarray) -> np.ndarray:
+        """P(malignant) for a float64 matrix of rows, as float64."""
         (probabilities,) = self.session.run(
             [self.output_name], {self.input_name: np.ascontiguousarray(X, dtype=np.float64)}
         )
@@ -99,20 +144,21 @@ class OnnxForest:
 
 
 def agreement(
-    forest: OnnxForest, pipeline: Any, X: np.ndarray, threshold: float, malignant_column: int
+    reference: np.ndarray, compiled: np.ndarray, threshold: float, decimals: int
 ) -> dict[str, Any]:
-    """Compare ONNX and scikit-learn on ``X``: labels and probabilities."""
-    reference = pipeline.predict_proba(X)[:, malignant_column]
-    compiled = forest.probability_malignant(X)
+    """Compare two engines' P(malignant) for the same rows: labels and probabilities.
+
+    Labels are decided as serving decides them (probability rounded to ``decimals``, then
+    compared with ``threshold``), so "labels equal" means users would see the same label.
+    """
     labels_equal = bool(
         np.array_equal(
-            np.round(reference, PROBABILITY_DECIMALS) >= threshold,
-            np.round(compiled, PROBABILITY_DECIMALS) >= threshold,
+            np.round(reference, decimals) >= threshold, np.round(compiled, decimals) >= threshold
         )
     )
-    max_diff = float(np.max(np.abs(reference - compiled))) if len(X) else 0.0
+    max_diff = float(np.max(np.abs(reference - compiled))) if len(reference) else 0.0
     return {
-        "rows": int(len(X)),
+        "rows": int(len(reference)),
         "labels_equal": labels_equal,
         "max_abs_probability_difference": max_diff,
         "passed": labels_equal and max_diff <= TOLERANCE,
