@@ -74,6 +74,3 @@ DIAGNOSIS_FEATURES: tuple[FeatureSpec, ...] = (
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in DIAGNOSIS_FEATURES)
 MALIGNANT = "Malignant"
 BENIGN = "Benign"
-#: Decimals of the probabilities served: the forest votes in steps of 0.01, and rounding hides
-#: the float32 noise of the ONNX vote sum (0.9, not 0.8999994).
-PROBABILITY_DECIMALS = 4
