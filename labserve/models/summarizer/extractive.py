@@ -15,7 +15,9 @@ complete graph, so short texts get textbook LexRank.
 Lengths are counted in words (runs of non-whitespace). A text that already fits in ``maxlen``
 words is returned whole. Otherwise best-ranked sentences are taken while the summary is
 shorter than ``minlen`` and only if they keep it within ``maxlen``; a sentence nearly
-identical to one already taken is passed over while others remain. Only when no whole
+identical to one already taken is passed over while others remain. If that falls short of
+``minlen``, a small knapsack search looks for another set of well-ranked whole sentences that
+reaches it. Only when no whole
 sentence fits at all is the best-ranked sentence cut at a word boundary and marked with an
 ellipsis (a fragment added merely to reach ``minlen`` would read as noise). The chosen
 sentences are printed in document order.
@@ -44,6 +46,8 @@ MAX_ITERATIONS = 200
 REDUNDANCY = 0.9
 #: Sentences shorter than this (headings, labels) are only taken when nothing else fits.
 SHORT_SENTENCE_WORDS = 4
+#: Best-ranked sentences searched for a whole-sentence summary of at least ``minlen`` words.
+REPAIR_CANDIDATES = 30
 #: Rows of the similarity matrix computed at once (bounds memory for huge documents).
 BLOCK_ROWS = 512
 ELLIPSIS = "…"
@@ -151,6 +155,31 @@ def _is_redundant(index: int, chosen: list[int], vectors: Any) -> bool:
     return bool(similarity.max() > REDUNDANCY)
 
 
+def _whole_sentences_reaching_minlen(
+    order: Sequence[int], counts: Sequence[int], scores: np.ndarray, maxlen: int, minlen: int
+) -> list[int]:
+    """The best-scoring set of whole sentences with ``minlen`` to ``maxlen`` words, if any.
+
+    Greedy selection can stop short of ``minlen`` (38 words taken, the next one too long for
+    a 40-word budget) although another combination fits. This 0/1 knapsack over the
+    ``REPAIR_CANDIDATES`` best-ranked sentences finds one; its cost is bounded by
+    ``REPAIR_CANDIDATES * maxlen`` steps and it runs only when greedy fell short.
+    """
+    best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
+    for index in order[:REPAIR_CANDIDATES]:
+        for words, (score, members) in list(best.items()):
+            reached = words + counts[index]
+            if reached > maxlen:
+                continue
+            candidate = (score + float(scores[index]), (*members, index))
+            if reached not in best or candidate[0] > best[reached][0]:
+                best[reached] = candidate
+    reachable = [best[words] for words in sorted(best) if words >= minlen]
+    if not reachable:
+        return []
+    return list(max(reachable, key=lambda found: found[0])[1])
+
+
 def select_sentences(
     sentences: Sequence[str], scores: np.ndarray, vectors: Any, maxlen: int, minlen: int
 ) -> dict[int, str]:
@@ -173,6 +202,8 @@ def select_sentences(
                 continue
             chosen.append(index)
             total += counts[index]
+    if total < minlen:
+        chosen = _whole_sentences_reaching_minlen(order, counts, scores, maxlen, minlen) or chosen
     picked = {index: sentences[index] for index in chosen}
     if not picked:
         # Every sentence is longer than maxlen: cut the best one to fit.

@@ -65,6 +65,7 @@ NUMBERED: frozenset[str] = frozenset(
 _LAST_WORD = re.compile(r"(\S+)\.$")
 _NUMBERISH_START = re.compile(r"^[\[(]?\S*\d")
 _WHITESPACE = re.compile(r"\s+")
+_PLAIN_LOWER_WORD = re.compile(r"[a-z]+(?![\w-])")
 # A number, a unit Punkt takes for an abbreviation, a period, then a capitalised word.
 _UNIT_END = re.compile(
     r"(?<=\d)(\s?(?:h|hr|hrs|min|mins|s|sec|secs|d|wk|wks|mo|mos|yr|yrs|y))\.\s+(?=[A-Z])"
@@ -96,9 +97,9 @@ def _should_join(previous: str, following: str) -> bool:
         return True
     if abbreviation in NUMBERED and _NUMBERISH_START.match(following):
         return True
-    # A sentence does not start in lower case (Punkt rarely breaks there, but make sure).
-    first = following[:1]
-    return first.isalpha() and first.islower()
+    # A sentence does not start with a plain lower-case word (Punkt rarely breaks there, but
+    # make sure). Gene and protein names such as p53, mTOR or miR-21 do start sentences.
+    return _PLAIN_LOWER_WORD.match(following) is not None
 
 
 def _join_fragments(parts: list[str]) -> list[str]:
