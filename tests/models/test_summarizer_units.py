@@ -103,3 +103,23 @@ def test_deterministic() -> None:
 def test_bad_limits_are_refused(maxlen: int, minlen: int) -> None:
     with pytest.raises(ValueError, match="minlen"):
         summarize_extractive(TEXT, maxlen, minlen)
+
+
+HEADED = (
+    "Background\n\n"
+    + "IL-6 predicts death in adults with sepsis at admission. " * 3
+    + "\n\nMethods\n\nWe enrolled two hundred adults with sepsis.\n\n"
+    + "Results\n\nMortality fell by nine points in the treated group.\n\nDiscussion"
+)
+
+
+@pytest.mark.parametrize("budget", [2, 3, 4, 6])
+def test_a_tight_budget_never_gives_only_headings(budget: int) -> None:
+    summary = summarize_extractive(HEADED, budget, budget)
+    assert summary.endswith(ELLIPSIS)
+    assert len(summary.split()) == budget
+    assert "Background" not in summary
+
+
+def test_a_text_of_only_short_lines_still_gets_a_summary() -> None:
+    assert summarize_extractive("Background. Methods. Results.", 2, 1) != ""

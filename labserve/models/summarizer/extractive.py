@@ -204,9 +204,14 @@ def select_sentences(
             total += counts[index]
     if total < minlen:
         chosen = _whole_sentences_reaching_minlen(order, counts, scores, maxlen, minlen) or chosen
+    has_real_sentence = any(count >= SHORT_SENTENCE_WORDS for count in counts)
+    if has_real_sentence and all(counts[index] < SHORT_SENTENCE_WORDS for index in chosen):
+        # Only headings fit ("Background Methods Results"): that says nothing, so fall back
+        # to the best real sentence, cut, as when no sentence fits at all.
+        chosen = []
     picked = {index: sentences[index] for index in chosen}
     if not picked:
-        # Every sentence is longer than maxlen: cut the best one to fit.
+        # Every real sentence is longer than maxlen: cut the best one to fit.
         picked[order[0]] = _truncate(sentences[order[0]], maxlen)
     return picked
 
