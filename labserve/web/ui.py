@@ -82,7 +82,8 @@ def diagnosis_page(form: dict[str, str], submitted: bool, upload_error: str | No
         if row is not None:
             result = predict_rows("diagnosis", [row.model_dump()], row_prefix="")
     status = 422 if errors or upload_error else 200
-    ranges = {f["name"]: f for f in model.card().get("features", [])}
+    card = model.card()
+    ranges = {f["name"]: f for f in card.get("features", [])}
     outside = [
         spec.label
         for spec in model.features  # type: ignore[attr-defined]
@@ -96,7 +97,7 @@ def diagnosis_page(form: dict[str, str], submitted: bool, upload_error: str | No
         render_template(
             "diagnosis.html",
             model=model,
-            card=model.card(),
+            card=card,
             ranges=ranges,
             values=values,
             errors=errors,
