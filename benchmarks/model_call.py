@@ -2,12 +2,13 @@
 
 Times the diagnosis model without any web stack: one row and 100,000 rows through
 scikit-learn's ``predict_proba``, the compiled ONNX graph (1 and 2 intra-op threads), the
-full ``DiagnosisModel.predict`` path (validation included) on each engine, and scoring a
-100,000-row CSV with ``score_csv``. Every figure is the median of ``--repeat`` runs.
+full ``predict`` path of the served model (validation included) on each engine, and scoring
+a 100,000-row CSV with ``score_csv``. Every figure is the median of ``--repeat`` runs.
 
     .venv/bin/python benchmarks/model_call.py [--artifact-dir DIR] [--rows N] [--repeat R]
 
-Without ``--artifact-dir`` a model is trained into a temporary folder first (~3 s).
+``--artifact-dir`` is a version folder of the diagnosis model (for example
+``instance/models/diagnosis/1``); without it one is trained into a temporary folder (~10 s).
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from labserve.models.artifacts import read_metadata
+from labserve.models.base import ModelSource
 from labserve.models.csv_scoring import score_csv
-from labserve.models.diagnosis import FEATURE_NAMES, DiagnosisModel
-from labserve.models.diagnosis.onnx_export import ONNX_FILENAME, OnnxForest
+from labserve.models.diagnosis import FEATURE_NAMES
 from labserve.models.diagnosis.training import load_training_data, train_diagnosis
+from labserve.models.exact_onnx import ONNX_FILENAME, CompiledProbabilities
+from labserve.models.sklearn_model import SklearnModel
+from labserve.models.tabular import Table
 
 
 def median_seconds(call: Callable[[], Any], *, number: int, repeat: int) -> float:
@@ -72,26 +77,26 @@ def as_csv(X: np.ndarray) -> str:
     return out.getvalue()
 
 
-def load_models(artifact_dir: Path, scratch: Path) -> tuple[DiagnosisModel, DiagnosisModel]:
-    """The artifact served as deployed (ONNX) and without its ONNX file (scikit-learn)."""
-    served = DiagnosisModel(artifact_dir)
-    served.load()
+def serve(folder: Path) -> SklearnModel:
+    model = SklearnModel(ModelSource("diagnosis", "1", folder, read_metadata(folder)))
+    model.load()
+    return model
+
+
+def load_models(artifact_dir: Path, scratch: Path) -> tuple[SklearnModel, SklearnModel]:
+    """The version served as deployed (ONNX) and without its ONNX file (scikit-learn)."""
+    served = serve(artifact_dir)
     plain_dir = scratch / "plain"
     shutil.copytree(artifact_dir, plain_dir)
     (plain_dir / ONNX_FILENAME).unlink(missing_ok=True)
-    plain = DiagnosisModel(plain_dir)
-    plain.load()
+    plain = serve(plain_dir)
     if served.engine != "onnxruntime":
         raise SystemExit(f"the artifact does not serve with ONNX: {served.fallback_reason}")
     return served, plain
 
 
-def onnx_session(artifact_dir: Path, threads: int) -> OnnxForest:
-    os.environ["LABSERVE_ONNX_THREADS"] = str(threads)
-    try:
-        return OnnxForest((artifact_dir / ONNX_FILENAME).read_bytes())
-    finally:
-        del os.environ["LABSERVE_ONNX_THREADS"]
+def onnx_session(artifact_dir: Path, threads: int) -> CompiledProbabilities:
+    return CompiledProbabilities((artifact_dir / ONNX_FILENAME).read_bytes(), threads)
 
 
 def main() -> None:
@@ -109,29 +114,31 @@ def main() -> None:
             train_diagnosis(artifact_dir)
         served, plain = load_models(artifact_dir, scratch)
         one_thread, two_threads = onnx_session(artifact_dir, 1), onnx_session(artifact_dir, 2)
-        pipeline = served._pipeline
+        pipeline = served._estimator
 
         X = benchmark_rows(args.rows)
         x1 = X[:1].copy()
+        table1 = Table.from_matrix(served.features, x1)
+        table = Table.from_matrix(served.features, X)
         row = [dict(zip(FEATURE_NAMES, X[0].tolist(), strict=True))]
         rows = [dict(zip(FEATURE_NAMES, r, strict=True)) for r in X.tolist()]
         text = as_csv(X)
 
         single: list[tuple[str, Callable[[], Any]]] = [
             ("scikit-learn predict_proba", lambda: pipeline.predict_proba(x1)),
-            ("onnxruntime run, 1 thread", lambda: one_thread.probability_malignant(x1)),
-            ("DiagnosisModel.predict_arrays, onnx", lambda: served.predict_arrays(x1)),
-            ("DiagnosisModel.predict_matrix, onnx", lambda: served.predict_matrix(x1)),
-            ("DiagnosisModel.predict (JSON row), onnx", lambda: served.predict(row)),
-            ("DiagnosisModel.predict (JSON row), sklearn", lambda: plain.predict(row)),
+            ("onnxruntime run, 1 thread", lambda: one_thread(x1)),
+            ("predict_arrays (CSV cells), onnx", lambda: served.predict_arrays(table1)),
+            ("predictions_for (JSON dicts), onnx", lambda: served.predictions_for(table1)),
+            ("predict (JSON row validated), onnx", lambda: served.predict(row)),
+            ("predict (JSON row validated), sklearn", lambda: plain.predict(row)),
         ]
         batch: list[tuple[str, Callable[[], Any]]] = [
             ("scikit-learn predict_proba", lambda: pipeline.predict_proba(X)),
-            ("onnxruntime run, 1 thread", lambda: one_thread.probability_malignant(X)),
-            ("onnxruntime run, 2 threads", lambda: two_threads.probability_malignant(X)),
-            ("DiagnosisModel.predict_arrays, onnx", lambda: served.predict_arrays(X)),
-            ("DiagnosisModel.predict (JSON rows), onnx", lambda: served.predict(rows)),
-            ("DiagnosisModel.predict (JSON rows), sklearn", lambda: plain.predict(rows)),
+            ("onnxruntime run, 1 thread", lambda: one_thread(X)),
+            ("onnxruntime run, 2 threads", lambda: two_threads(X)),
+            ("predict_arrays (CSV cells), onnx", lambda: served.predict_arrays(table)),
+            ("predict (JSON rows validated), onnx", lambda: served.predict(rows)),
+            ("predict (JSON rows validated), sklearn", lambda: plain.predict(rows)),
             ("score_csv (CSV text in and out), onnx", lambda: "".join(score_csv(served, text))),
             ("score_csv (CSV text in and out), sklearn", lambda: "".join(score_csv(plain, text))),
         ]

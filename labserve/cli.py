@@ -1,24 +1,55 @@
-"""The ``labserve`` command: serve, train, predict."""
+"""The ``labserve`` command: serve, models, predict, train, db, keys, audit.
+
+Every command reads the settings once (``Settings.load``: defaults, ``instance/config.py``,
+``LABSERVE_*``), with its own options as overrides. A refused request (a model that cannot be
+served, a bad name) ends with a one-line reason and exit status 2.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from labserve.models.catalog import diagnosis_artifact_dir
+from labserve.settings import Settings, SettingsError
 
 INSTANCE_OPTION = click.option(
     "--instance-path",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="LABSERVE_INSTANCE_PATH",
-    default="instance",
-    show_default=True,
-    help="Folder for artifacts and data (env LABSERVE_INSTANCE_PATH).",
+    default=None,
+    help="Folder for the model store and data (default: LABSERVE_INSTANCE_PATH, or ./instance).",
 )
+DATABASE_OPTION = click.option(
+    "--database-url",
+    default=None,
+    help="SQLAlchemy URL (default: LABSERVE_DATABASE_URL, or SQLite in the instance folder).",
+)
+
+
+class Refused(click.ClickException):
+    """What the user asked cannot be done; the message says why (exit status 2)."""
+
+    exit_code = 2
+
+
+def refuse(reason: object) -> NoReturn:
+    raise Refused(str(reason).splitlines()[0] if str(reason) else "refused")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings.load(given)
+    except SettingsError as exc:
+        refuse(exc)
+
+
+def model_store(settings: Settings) -> Any:
+    from labserve.models.store import ModelStore
+
+    return ModelStore(settings.models_path)
 
 
 @click.group()
@@ -27,71 +58,231 @@ def main() -> None:
     """labserve: serve trained life-science models to people and programs."""
 
 
-@main.group()
-def train() -> None:
-    """Train a built-in model and write its artifact."""
-
-
-@train.command("diagnosis")
+# -- serve ------------------------------------------------------------------------------------
+@main.command()
 @INSTANCE_OPTION
-@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
 @click.option(
-    "--if-missing", is_flag=True, help="Do nothing when a trained artifact is already there."
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Worker processes of the production server (granian); one per core is a good start.",
 )
-def train_diagnosis_command(instance_path: Path, seed: int, if_missing: bool) -> None:
-    """Train the WDBC diagnosis pipeline from scikit-learn's bundled data."""
-    ensure_diagnosis_artifact(instance_path, seed=seed, force=not if_missing)
+@click.option("--dev", is_flag=True, help="Flask's development server with reloader and debugger.")
+def serve(instance_path: Path | None, host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the web UI and the JSON API (debug is off unless --dev)."""
+    from labserve.db import upgrade_database
+    from labserve.models.builtins import ensure_builtin_models
 
+    settings = load_settings(instance_path=instance_path)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        ensure_builtin_models(model_store(settings), settings, click.echo)
+    except SettingsError as exc:
+        refuse(exc)
+    upgrade_database(settings.resolved_database_url())  # once, before any worker starts
+    settings = settings.replace(migrate_on_start=False)
+    if dev:
+        from labserve.web import create_app
 
-def ensure_diagnosis_artifact(instance_path: Path, *, seed: int = 42, force: bool = False) -> None:
-    from labserve.models.artifacts import ARTIFACT_FILENAME
-    from labserve.models.diagnosis.training import train_diagnosis
-
-    out_dir = diagnosis_artifact_dir(instance_path.resolve())
-    if not force and (out_dir / ARTIFACT_FILENAME).exists():
-        click.echo(f"diagnosis artifact present in {out_dir}")
+        app = create_app(settings)
+        app.run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
         return
-    click.echo(f"training diagnosis model into {out_dir} ...")
-    metadata = train_diagnosis(out_dir, seed=seed)
-    held_out = metadata["metrics"]["held_out"]
-    summary = {
-        k: round(held_out[k], 4)
-        for k in (
-            "accuracy",
-            "roc_auc",
-            "sensitivity_malignant",
-            "specificity_malignant",
-            "brier_score",
-        )
-    }
-    click.echo(f"version {metadata['version']}; held-out {json.dumps(summary)}")
+    from labserve.server import run_production
+
+    click.echo(f"labserve on http://{host}:{port} ({workers} workers); Ctrl-C to stop")
+    run_production(settings, host, port, workers)
 
 
-DATABASE_OPTION = click.option(
-    "--database-url",
-    envvar="LABSERVE_DATABASE_URL",
+# -- models -----------------------------------------------------------------------------------
+@main.group()
+def models() -> None:
+    """The model store: add, list, show, promote, remove models and versions."""
+
+
+@models.command("add")
+@click.argument("name")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--reference",
+    type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="SQLAlchemy URL (env LABSERVE_DATABASE_URL); default: SQLite in the instance folder.",
+    help="CSV of training inputs: schema, ranges, categories, typical cases.",
 )
+@click.option("--target", default=None, help="Column of --reference holding the labels/values.")
+@click.option("--features", default=None, help="Comma-separated input names (ONNX, arrays).")
+@click.option("--title", default=None)
+@click.option("--description", default="", help="What the model does, for its page.")
+@click.option(
+    "--trust-pickle",
+    metavar="SHA256",
+    default=None,
+    help="Unpickle a .pkl/.joblib file whose sha256 is exactly this.",
+)
+@click.option(
+    "--trust-types", default=None, help="Comma-separated extra types a .skops file may hold."
+)
+@click.option("--positive-class", default=None, help="Binary classifiers: the positive class.")
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Binary classifiers: predict the positive class at this probability.",
+)
+@click.option("--promote", is_flag=True, help="Serve this version by default at once.")
+@INSTANCE_OPTION
+def models_add(
+    name: str,
+    path: Path,
+    reference: Path | None,
+    target: str | None,
+    features: str | None,
+    title: str | None,
+    description: str,
+    trust_pickle: str | None,
+    trust_types: str | None,
+    positive_class: str | None,
+    threshold: float | None,
+    promote: bool,
+    instance_path: Path | None,
+) -> None:
+    """Add PATH as a new version of model NAME.
+
+    PATH: a folder written by labserve.save_model, an MLflow model folder, or a .skops,
+    .onnx, .pkl or .joblib file. The first version of a model is served at once; later
+    ones when promoted (or with --promote).
+    """
+    from labserve.models.errors import LabserveError
+    from labserve.models.importing import AddOptions, add_model
+
+    settings = load_settings(instance_path=instance_path)
+    options = AddOptions(
+        reference=reference,
+        target=target,
+        features=split_list(features),
+        title=title,
+        description=description,
+        trust_pickle=trust_pickle,
+        trust_types=split_list(trust_types),
+        positive_class=positive_class,
+        threshold=threshold,
+        promote=promote,
+    )
+    store = model_store(settings)
+    try:
+        version = add_model(store, settings, name, path, options)
+    except (LabserveError, OSError) as exc:
+        refuse(exc)
+    state = "promoted: served by default" if store.promoted(name) == version else "not promoted"
+    click.echo(f"{name} version {version} added ({state})")
 
 
-def resolve_database_url(instance_path: Path, database_url: str | None) -> str:
-    from labserve.db import default_database_url
-
-    instance_path = instance_path.resolve()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    return database_url or default_database_url(instance_path)
+def split_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def open_database(instance_path: Path, database_url: str | None) -> Any:
-    """Upgrade the schema, then return an engine."""
-    from labserve.db import make_engine, upgrade_database
+@models.command("list")
+@INSTANCE_OPTION
+def models_list(instance_path: Path | None) -> None:
+    """Every model, its promoted version, kind and task."""
+    store = model_store(load_settings(instance_path=instance_path))
+    names = store.names()
+    if not names:
+        click.echo("no models (labserve models add NAME PATH)", err=True)
+    for name in names:
+        promoted = store.promoted(name)
+        info = store.info(name, promoted) if promoted else None
+        kind = info.kind if info else "?"
+        task = info.metadata.get("task", "") if info else ""
+        versions = len(store.versions(name))
+        click.echo(f"{name}\tversion {promoted} of {versions}\t{kind}\t{task}".rstrip())
 
-    url = resolve_database_url(instance_path, database_url)
-    upgrade_database(url)
-    return make_engine(url)
+
+@models.command("show")
+@click.argument("name")
+@click.option("--version", default=None, help="A version other than the promoted one.")
+@INSTANCE_OPTION
+def models_show(name: str, version: str | None, instance_path: Path | None) -> None:
+    """The metadata of a model's promoted (or given) version, as JSON."""
+    from labserve.models.errors import LabserveError
+
+    store = model_store(load_settings(instance_path=instance_path))
+    try:
+        chosen = version or store.promoted(name) or ""
+        info = store.info(name, chosen)
+    except LabserveError as exc:
+        refuse(exc)
+    shown = {
+        "name": name,
+        "version": info.version,
+        "promoted": store.promoted(name),
+        "registration": info.registration,
+        **info.metadata,
+    }
+    click.echo(json.dumps(shown, indent=2))
 
 
+@models.command("versions")
+@click.argument("name")
+@INSTANCE_OPTION
+def models_versions(name: str, instance_path: Path | None) -> None:
+    """Every version of a model; the promoted one is marked with *."""
+    store = model_store(load_settings(instance_path=instance_path))
+    versions = store.versions(name)
+    if not versions:
+        refuse(f"no model named {name!r}")
+    promoted = store.promoted(name)
+    for version in versions:
+        registration = store.info(name, version).registration
+        mark = "*" if version == promoted else " "
+        added, source = registration.get("added_at", ""), registration.get("source", "")
+        click.echo(f"{mark} {version}\t{added}\t{source}")
+
+
+@models.command("promote")
+@click.argument("name")
+@click.argument("version")
+@INSTANCE_OPTION
+def models_promote(name: str, version: str, instance_path: Path | None) -> None:
+    """Serve VERSION of NAME by default (running servers switch within seconds)."""
+    from labserve.models.errors import LabserveError
+
+    store = model_store(load_settings(instance_path=instance_path))
+    try:
+        store.promote(name, version)
+    except LabserveError as exc:
+        refuse(exc)
+    click.echo(f"{name} version {int(version)} promoted")
+
+
+@models.command("remove")
+@click.argument("name")
+@click.argument("version", required=False)
+@click.option("--all", "everything", is_flag=True, help="Remove the model and every version.")
+@INSTANCE_OPTION
+def models_remove(
+    name: str, version: str | None, everything: bool, instance_path: Path | None
+) -> None:
+    """Remove a version that is not promoted (or, with --all, the whole model)."""
+    from labserve.models.errors import LabserveError
+
+    store = model_store(load_settings(instance_path=instance_path))
+    try:
+        if everything:
+            store.remove_model(name)
+            click.echo(f"{name} removed")
+            return
+        if version is None:
+            refuse("give the VERSION to remove, or --all for the whole model")
+        store.remove(name, version)
+    except LabserveError as exc:
+        refuse(exc)
+    click.echo(f"{name} version {int(version)} removed")
+
+
+# -- predict, train ---------------------------------------------------------------------------
 @main.command()
 @click.argument("model_name", metavar="MODEL")
 @click.argument(
@@ -104,25 +295,31 @@ def open_database(instance_path: Path, database_url: str | None) -> Any:
     required=True,
     help="Scored CSV to write.",
 )
+@click.option("--version", default=None, help="A stored version instead of the promoted one.")
 @click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=10_000, show_default=True)
 @INSTANCE_OPTION
 def predict(
-    model_name: str, input_file: Path, output: Path, chunk_rows: int, instance_path: Path
+    model_name: str,
+    input_file: Path,
+    output: Path,
+    version: str | None,
+    chunk_rows: int,
+    instance_path: Path | None,
 ) -> None:
     """Score a CSV file of any size (read and written in chunks) with a progress bar."""
     from tqdm import tqdm
 
-    from labserve.models.catalog import build_registry
-    from labserve.models.csv_scoring import CsvScorer
+    from labserve.models.csv_scoring import CsvScorer, supports_csv
     from labserve.models.errors import LabserveError
+    from labserve.models.registry import load_model
 
+    settings = load_settings(instance_path=instance_path)
     try:
-        model = build_registry(instance_path.resolve()).get(model_name)
-        model.load()
+        model = load_model(model_store(settings), settings, model_name, version)
     except LabserveError as exc:
-        raise click.ClickException(str(exc)) from None
-    if not hasattr(model, "predict_arrays"):
-        raise click.ClickException(f"model {model_name!r} does not score CSV files")
+        refuse(exc)
+    if not supports_csv(model):
+        refuse(f"model {model_name!r} does not score CSV files (it is not tabular)")
     with (
         input_file.open(encoding="utf-8", errors="replace", newline="") as source,
         output.open("w", encoding="utf-8", newline="") as target,
@@ -135,16 +332,54 @@ def predict(
                 yield line
 
         try:
-            scorer = CsvScorer(model, counted(source), chunk_rows=chunk_rows)  # type: ignore[arg-type]
+            scorer = CsvScorer(model, counted(source), chunk_rows=chunk_rows)
             for text in scorer.chunks():
                 target.write(text)
         except LabserveError as exc:
-            raise click.ClickException(str(exc)) from None
+            refuse(exc)
     tally = scorer.tally
     click.echo(
-        f"{tally.rows} rows scored, {tally.errors} with errors, labels {tally.labels} -> {output}",
+        f"{tally.rows} rows scored with {model_name} version {model.version}, {tally.errors} "
+        f"with errors, labels {tally.labels} -> {output}",
         err=True,
     )
+
+
+@main.group()
+def train() -> None:
+    """Train a built-in model and add it to the store as a new version."""
+
+
+@train.command("diagnosis")
+@INSTANCE_OPTION
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option("--promote", is_flag=True, help="Serve the new version by default at once.")
+def train_diagnosis_command(instance_path: Path | None, seed: int, promote: bool) -> None:
+    """Train the WDBC diagnosis pipeline from scikit-learn's bundled data."""
+    from labserve.models.builtins import add_builtin
+
+    settings = load_settings(instance_path=instance_path)
+    store = model_store(settings)
+    click.echo("training the diagnosis model ...")
+    version = add_builtin(store, "diagnosis", seed=seed, promote=promote)
+    held_out = store.info("diagnosis", version).metadata["metrics"]["held_out"]
+    summary = {
+        k: held_out[k] for k in ("accuracy", "roc_auc", "sensitivity", "specificity", "brier_score")
+    }
+    state = "promoted" if store.promoted("diagnosis") == version else "not promoted"
+    click.echo(f"diagnosis version {version} ({state}); held-out {json.dumps(summary)}")
+
+
+# -- database, keys, audit --------------------------------------------------------------------
+def open_database(instance_path: Path | None, database_url: str | None) -> Any:
+    """Upgrade the schema, then return an engine."""
+    from labserve.db import make_engine, upgrade_database
+
+    settings = load_settings(instance_path=instance_path, database_url=database_url)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url()
+    upgrade_database(url)
+    return make_engine(url)
 
 
 @main.group()
@@ -155,13 +390,13 @@ def db() -> None:
 @db.command("upgrade")
 @INSTANCE_OPTION
 @DATABASE_OPTION
-def db_upgrade(instance_path: Path, database_url: str | None) -> None:
+def db_upgrade(instance_path: Path | None, database_url: str | None) -> None:
     """Apply every schema migration (safe to repeat)."""
-    from labserve.db import upgrade_database
     from labserve.db.migrate import current_revision
 
-    url = resolve_database_url(instance_path, database_url)
-    upgrade_database(url)
+    engine = open_database(instance_path, database_url)
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
     click.echo(f"database at revision {current_revision(url)}")
 
 
@@ -174,7 +409,7 @@ def keys() -> None:
 @click.argument("name")
 @INSTANCE_OPTION
 @DATABASE_OPTION
-def keys_create(name: str, instance_path: Path, database_url: str | None) -> None:
+def keys_create(name: str, instance_path: Path | None, database_url: str | None) -> None:
     """Create a key called NAME; the key itself is the last line of output."""
     from labserve.db import DuplicateKeyName, create_key
 
@@ -190,7 +425,7 @@ def keys_create(name: str, instance_path: Path, database_url: str | None) -> Non
 @keys.command("list")
 @INSTANCE_OPTION
 @DATABASE_OPTION
-def keys_list(instance_path: Path, database_url: str | None) -> None:
+def keys_list(instance_path: Path | None, database_url: str | None) -> None:
     """List keys (names and prefixes, never the keys)."""
     from labserve.db import list_keys
 
@@ -205,7 +440,7 @@ def keys_list(instance_path: Path, database_url: str | None) -> None:
 @click.argument("name")
 @INSTANCE_OPTION
 @DATABASE_OPTION
-def keys_revoke(name: str, instance_path: Path, database_url: str | None) -> None:
+def keys_revoke(name: str, instance_path: Path | None, database_url: str | None) -> None:
     """Revoke the active key called NAME."""
     from labserve.db import revoke_key
 
@@ -241,7 +476,7 @@ def audit_export(
     output: Any,
     model: str | None,
     since: Any,
-    instance_path: Path,
+    instance_path: Path | None,
     database_url: str | None,
 ) -> None:
     """Write audited predictions as CSV or JSON lines."""
@@ -253,39 +488,6 @@ def audit_export(
     since = since.replace(tzinfo=UTC) if since is not None else None
     count = export_predictions(engine, fmt, output, model=model, since=since)  # type: ignore[arg-type]
     click.echo(f"{count} records exported", err=True)
-
-
-@main.command()
-@INSTANCE_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=5000, show_default=True)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=2,
-    show_default=True,
-    help="Worker processes of the production server (granian); one per core is a good start.",
-)
-@click.option("--dev", is_flag=True, help="Flask's development server with reloader and debugger.")
-def serve(instance_path: Path, host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the web UI and the JSON API (debug is off unless --dev)."""
-    instance_path = instance_path.resolve()
-    os.environ["LABSERVE_INSTANCE_PATH"] = str(instance_path)
-    ensure_diagnosis_artifact(instance_path)
-    # migrate once here, so several workers never race to do it
-    from labserve.db import upgrade_database
-
-    upgrade_database(resolve_database_url(instance_path, os.environ.get("LABSERVE_DATABASE_URL")))
-    os.environ.setdefault("LABSERVE_MIGRATE_ON_START", "false")
-    if dev:
-        from labserve.web import create_app
-
-        create_app().run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
-        return
-    from labserve.server import run_production
-
-    click.echo(f"labserve on http://{host}:{port} ({workers} workers); Ctrl-C to stop")
-    run_production(host, port, workers, instance_path)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 Chosen by measurement (docs/server.md): on this 2-core machine, 2 workers and 8 connections,
 a bare Flask JSON echo answered 14,860 req/s under granian against 5,820 under gunicorn's
-sync workers and 2,130 under gthread. Each worker builds its own app, so models load once
-per worker; /readyz answers 503 in a worker until its models have loaded. On SIGTERM granian
-stops accepting, lets in-flight requests finish (up to ``GRACEFUL_SECONDS``), and each worker
+sync workers and 2,130 under gthread. Each worker builds its own app from the one
+``Settings`` object the CLI read (handed over as an argument, not through the environment),
+so models load once per worker, before it accepts connections. On SIGTERM granian stops
+accepting, lets in-flight requests finish (up to ``GRACEFUL_SECONDS``), and each worker
 flushes its audit records on the way out.
 """
 
@@ -12,7 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import partial
 from pathlib import Path
+
+from labserve.settings import Settings
 
 GRACEFUL_SECONDS = 30
 
@@ -25,19 +29,23 @@ def prepare_metrics_dir(instance_path: Path) -> Path:
     return directory
 
 
-def run_production(host: str, port: int, workers: int, instance_path: Path) -> None:
-    """Serve until SIGINT/SIGTERM. Settings reach the workers through LABSERVE_* variables."""
+def run_production(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve until SIGINT/SIGTERM."""
     from granian import Granian
     from granian.constants import Interfaces
 
-    os.environ["LABSERVE_INSTANCE_PATH"] = str(instance_path)
+    # prometheus_client reads this variable when the metrics module is imported; it is the
+    # library's only switch for multiprocess mode, so it is the one variable set here (our
+    # settings travel as an argument) and it is set before the web layer is imported.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(settings.instance_path))
+    from labserve.web import app_from_settings
+
     # Each worker loads its models before it accepts a connection (callers wait in the listen
-    # backlog), so no request ever reaches a worker that is still loading.
-    os.environ.setdefault("LABSERVE_LOAD_MODELS", "sync")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(instance_path))
+    # backlog), so no request ever reaches a worker that is still loading; the schema was
+    # migrated once by the caller, so workers never race to do it.
+    worker_settings = settings.replace(load_models="sync", migrate_on_start=False)
     Granian(
-        "labserve.web:create_app",
-        factory=True,
+        "labserve.web:app_from_settings",
         address=host,
         port=port,
         interface=Interfaces.WSGI,
@@ -45,4 +53,4 @@ def run_production(host: str, port: int, workers: int, instance_path: Path) -> N
         workers_kill_timeout=GRACEFUL_SECONDS,
         respawn_failed_workers=True,
         log_access=False,
-    ).serve()
+    ).serve(target_loader=partial(app_from_settings, worker_settings), wrap_loader=False)

@@ -13,9 +13,11 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from labserve.models.catalog import diagnosis_artifact_dir
-from labserve.models.diagnosis.training import load_training_data, train_diagnosis
-from labserve.web import create_app
+from labserve.models.builtins import ensure_builtin_models
+from labserve.models.diagnosis.training import load_training_data
+from labserve.models.store import ModelStore
+from labserve.settings import Settings
+from labserve.web import close_app, create_app
 
 pytest_plugins = ["tests.database_fixtures"]
 
@@ -53,9 +55,11 @@ def restore_environment() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def trained_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An instance folder holding a freshly trained diagnosis artifact (read-only in tests)."""
+    """An instance folder whose model store holds the built-in models (read-only in tests:
+    copy it to change it)."""
     instance = tmp_path_factory.mktemp("instance")
-    train_diagnosis(diagnosis_artifact_dir(instance))
+    settings = Settings.load({"instance_path": instance})
+    ensure_builtin_models(ModelStore(settings.models_path), settings)
     return instance
 
 
@@ -68,12 +72,15 @@ def app_config(trained_instance: Path, tmp_path: Path) -> dict[str, Any]:
         "LOAD_MODELS": "sync",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'labserve.db'}",
         "API_KEY_CACHE_SECONDS": 0,
+        "MODEL_POLL_SECONDS": 0,
     }
 
 
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    return create_app(app_config)
+    app = create_app(app_config)
+    yield app
+    close_app(app)
 
 
 @pytest.fixture
@@ -98,3 +105,29 @@ def benign_row() -> dict[str, float]:
     data = load_training_data()
     assert data.y[19] == 0
     return data_row(19)
+
+
+def diagnosis_folder(instance: Path) -> Path:
+    """The folder of the promoted version of the built-in diagnosis model."""
+    store = ModelStore(instance / "models")
+    return store.path_of("diagnosis", store.promoted("diagnosis") or "1")
+
+
+def serve_folder(folder: Path, name: str = "diagnosis", **settings: Any) -> Any:
+    """Load a version folder with the kind its metadata names, as a worker would."""
+    from labserve.models.artifacts import read_metadata
+    from labserve.models.base import ModelSource
+    from labserve.models.kinds import kind_class
+
+    metadata = read_metadata(folder)
+    model = kind_class(metadata["kind"])(
+        ModelSource(
+            name=name,
+            version="1",
+            path=folder,
+            metadata=metadata,
+            settings=Settings.load({"instance_path": folder.parent, **settings}),
+        )
+    )
+    model.load()
+    return model

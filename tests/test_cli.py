@@ -12,17 +12,16 @@ from click.testing import CliRunner
 from labserve import cli
 
 
-def test_train_writes_artifact_and_reports_metrics(runner: CliRunner, tmp_path: Path) -> None:
+def test_train_adds_a_version_and_reports_metrics(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli.main, ["train", "diagnosis", "--instance-path", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    meta = json.loads((tmp_path / "models" / "diagnosis" / "metadata.json").read_text())
-    assert meta["version"] in result.output
-    assert "roc_auc" in result.output
-    again = runner.invoke(
-        cli.main, ["train", "diagnosis", "--instance-path", str(tmp_path), "--if-missing"]
-    )
+    meta = json.loads((tmp_path / "models" / "diagnosis" / "1" / "metadata.json").read_text())
+    assert "diagnosis version 1 (promoted)" in result.output
+    assert str(meta["metrics"]["held_out"]["roc_auc"]) in result.output
+    again = runner.invoke(cli.main, ["train", "diagnosis", "--instance-path", str(tmp_path)])
     assert again.exit_code == 0
-    assert "present" in again.output
+    assert "diagnosis version 2 (not promoted)" in again.output
+    assert (tmp_path / "models" / "diagnosis" / "promoted").read_text().strip() == "1"
 
 
 def test_serve_trains_when_missing_and_runs_the_production_server(
@@ -37,8 +36,12 @@ def test_serve_trains_when_missing_and_runs_the_production_server(
         ["serve", "--instance-path", str(tmp_path), "--port", "5055", "--workers", "3"],
     )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "models" / "diagnosis" / "model.skops").is_file()
-    assert calls == [("127.0.0.1", 5055, 3, tmp_path.resolve())]
+    assert (tmp_path / "models" / "diagnosis" / "1" / "model.skops").is_file()
+    assert (tmp_path / "models" / "summarizer" / "1" / "metadata.json").is_file()
+    ((settings, host, port, workers),) = calls
+    assert (host, port, workers) == ("127.0.0.1", 5055, 3)
+    assert settings.instance_path == tmp_path.resolve()
+    assert settings.migrate_on_start is False  # migrated once, before the workers start
 
 
 def test_dev_flag_is_the_only_way_to_debug(

@@ -56,32 +56,63 @@ def save_skops(estimator: Any, path: Path) -> str:
     return sha256_file(path)
 
 
-def load_skops(path: Path, expected_sha256: str, trusted: Iterable[str]) -> Any:
-    """Load a skops file after checking its hash and that it holds only ``trusted`` types.
+#: skops reports some of scikit-learn's own classes (fitted trees, histogram-boosting
+#: predictors) as "untrusted" because they are not on its short default list; they are
+#: scikit-learn's code, as trustworthy as the estimators around them, so they are accepted.
+TRUSTED_MODULE_PREFIXES = ("sklearn.",)
 
-    The bytes are read once and the same bytes are hashed, inspected and loaded, so the file
-    cannot be swapped between the check and the load.
-    """
+
+def skops_types(data: bytes) -> list[str]:
+    """Every type in a skops archive that skops itself does not trust by default."""
     import skops.io as sio
 
+    try:
+        return list(sio.get_untrusted_types(data=data))
+    except Exception as exc:  # corrupt archives raise zipfile/json errors of many kinds
+        raise ArtifactError(f"not a readable skops file: {exc}") from exc
+
+
+def untrusted_types(found: Iterable[str], trusted: Iterable[str] = ()) -> list[str]:
+    """Of ``found``, the types neither scikit-learn nor ``trusted`` vouch for."""
+    allowed = set(trusted)
+    return sorted(
+        name
+        for name in found
+        if name not in allowed and not name.startswith(TRUSTED_MODULE_PREFIXES)
+    )
+
+
+def load_skops(path: Path, expected_sha256: str | None, trusted: Iterable[str] = ()) -> Any:
+    """Load a skops file after checking its hash and that it holds only trusted types.
+
+    The bytes are read once and the same bytes are hashed, inspected and loaded, so the file
+    cannot be swapped between the check and the load. ``expected_sha256`` None skips the
+    hash check (a file offered to the store, before its metadata exists).
+    """
     if not path.is_file():
         raise ArtifactError(f"artifact {path} is missing")
-    data = path.read_bytes()
+    return load_skops_bytes(path.read_bytes(), path.name, expected_sha256, trusted)
+
+
+def load_skops_bytes(
+    data: bytes, label: str, expected_sha256: str | None, trusted: Iterable[str] = ()
+) -> Any:
+    import skops.io as sio
+
     actual = hashlib.sha256(data).hexdigest()
-    if actual != expected_sha256:
+    if expected_sha256 is not None and actual != expected_sha256:
         raise ArtifactError(
-            f"artifact {path.name} does not match its metadata (sha256 {actual[:12]}..., "
+            f"artifact {label} does not match its metadata (sha256 {actual[:12]}..., "
             f"expected {expected_sha256[:12]}...): refusing to load a modified file"
         )
-    allowed = set(trusted)
-    try:
-        found = set(sio.get_untrusted_types(data=data))
-    except Exception as exc:  # corrupt archives raise zipfile/json errors of many kinds
-        raise ArtifactError(f"cannot read {path.name}: {exc}") from exc
-    unexpected = sorted(found - allowed)
+    found = skops_types(data)
+    unexpected = untrusted_types(found, trusted)
     if unexpected:
-        raise ArtifactError(f"artifact {path.name} holds untrusted types: {', '.join(unexpected)}")
+        raise ArtifactError(
+            f"{label} holds untrusted types: {', '.join(unexpected)} (trust them explicitly "
+            "only if you know where the file comes from)"
+        )
     try:
         return sio.loads(data, trusted=sorted(found) or None)
     except Exception as exc:
-        raise ArtifactError(f"cannot load {path.name}: {exc}") from exc
+        raise ArtifactError(f"cannot load {label}: {exc}") from exc

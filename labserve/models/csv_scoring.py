@@ -1,13 +1,13 @@
 """Scoring CSV files of any size in constant memory, with errors reported per row.
 
 The input is read in chunks of rows; each chunk is parsed and checked with numpy (the same
-rules as the JSON schema: a number, finite, within the feature's hard limits), the valid rows
-are predicted in one call, and the chunk is written out before the next is read. A bad cell
-fails its row (an ``error`` column names the column and the problem), never the file; only a
-file whose header lacks a feature column is refused, before any output.
+rules as the JSON schema: a number, finite, within the feature's hard limits; a category one
+of the known values), the valid rows are predicted in one call, and the chunk is written out
+before the next is read. A bad cell fails its row (an ``error`` column names the column and
+the problem), never the file; only a file whose header lacks a feature column is refused,
+before any output.
 
-Any model with ``features``, ``output_columns`` and a vectorised ``predict_arrays`` can be
-scored this way (see ``TabularModel``); nothing here knows about HTTP.
+Any ``TabularModel`` can be scored this way; nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ import gc
 import hashlib
 import io
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Protocol, TypeGuard
+from typing import Any, TypeGuard
 
 import numpy as np
 
 from labserve.models.errors import InvalidInput
 from labserve.models.features import FeatureSpec
+from labserve.models.tabular import Table, TabularModel
 
 DEFAULT_CHUNK_ROWS = 10_000
 ERROR_COLUMN = "error"
@@ -34,23 +35,9 @@ ERROR_COLUMN = "error"
 LABEL_COLUMN = "label"
 
 
-class TabularModel(Protocol):
-    """What CSV scoring needs from a model: its numeric inputs and a vectorised predict."""
-
-    @property
-    def features(self) -> Sequence[FeatureSpec]: ...
-
-    @property
-    def output_columns(self) -> Sequence[str]: ...
-
-    def predict_arrays(self, X: np.ndarray) -> Mapping[str, np.ndarray]:
-        """One array per output column for a float64 matrix of valid rows (features order)."""
-        ...
-
-
 def supports_csv(model: object) -> TypeGuard[TabularModel]:
     """True when ``model`` can score CSV files (the web layer and CLI ask before scoring)."""
-    return all(hasattr(model, name) for name in ("features", "output_columns", "predict_arrays"))
+    return isinstance(model, TabularModel)
 
 
 @dataclass
@@ -234,15 +221,19 @@ class CsvScorer(Iterator[str]):
             if plain is not None:
                 plain[i] = ",".join(rows[i])
         bad = ragged.copy()
-        X = np.empty((n, len(self.positions)), dtype=np.float64)
-        for j, (spec, position) in enumerate(zip(self.model.features, self.positions, strict=True)):
-            X[:, j], column_problems = check_column(spec, [row[position] for row in rows])
+        columns_in: list[np.ndarray] = []
+        for spec, position in zip(self.model.features, self.positions, strict=True):
+            cells = [row[position] for row in rows]
+            values, column_problems = (
+                check_category(spec, cells) if spec.is_category else check_column(spec, cells)
+            )
+            columns_in.append(values)
             for message, mask in column_problems:
                 mask &= ~ragged  # a ragged row's cells are misplaced: one message says so
                 for i in np.flatnonzero(mask).tolist():
                     problems.setdefault(i, []).append(f"{spec.name}: {message}")
                 bad |= mask
-        columns = self._predict(X, np.flatnonzero(~bad), n)
+        columns = self._predict(Table(self.model.features, columns_in), np.flatnonzero(~bad), n)
         errors = [""] * n
         for i, messages in problems.items():
             errors[i] = "; ".join(messages)
@@ -256,16 +247,16 @@ class CsvScorer(Iterator[str]):
         suffixes = map(",".join, zip(*map(_quoted, columns), strict=True))
         return "".join([f"{line},{suffix}\n" for line, suffix in zip(plain, suffixes, strict=True)])
 
-    def _predict(self, X: np.ndarray, good: np.ndarray, n: int) -> list[list[str]]:
+    def _predict(self, table: Table, good: np.ndarray, n: int) -> list[list[str]]:
         """Formatted output columns; rows outside ``good`` get empty cells."""
         names = list(self.model.output_columns)
         if len(good) == 0:
             return [[""] * n for _ in names]
         everyone = len(good) == n
-        outputs = self.model.predict_arrays(X if everyone else X[good])
+        outputs = self.model.predict_arrays(table if everyone else table.take(good))
         columns: list[list[str]] = []
         for name in names:
-            formatted = format_column(outputs[name])
+            formatted = outputs[name]
             if name == LABEL_COLUMN:
                 for label, count in Counter(formatted).items():
                     self.tally.labels[label] = self.tally.labels.get(label, 0) + count
@@ -374,8 +365,28 @@ def check_column(
     finite = np.isfinite(values)
     problems.append(("must be a finite number (not NaN or infinity)", parsed & ~finite))
     with np.errstate(invalid="ignore"):
-        problems.append((f"must be at least {spec.minimum}", finite & (values < spec.minimum)))
-        problems.append((f"must be at most {spec.maximum}", finite & (values > spec.maximum)))
+        if spec.minimum is not None:
+            problems.append((f"must be at least {spec.minimum}", finite & (values < spec.minimum)))
+        if spec.maximum is not None:
+            problems.append((f"must be at most {spec.maximum}", finite & (values > spec.maximum)))
+    return values, [(message, mask) for message, mask in problems if mask.any()]
+
+
+def check_category(
+    spec: FeatureSpec, cells: list[str]
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Map one categorical feature's cells to its categories (as the JSON schema checks)."""
+    text = np.asarray([cell.strip() for cell in cells], dtype=object)
+    empty = text == ""
+    if not spec.categories:
+        return text, [("must not be empty", empty)] if empty.any() else []
+    by_text = {str(category): category for category in spec.categories}
+    values = np.asarray([by_text.get(cell, cell) for cell in text.tolist()], dtype=object)
+    unknown = ~empty & ~np.isin(text, list(by_text))
+    problems = [
+        ("must not be empty", empty),
+        (f"must be one of {', '.join(by_text)}", unknown),
+    ]
     return values, [(message, mask) for message, mask in problems if mask.any()]
 
 
@@ -392,12 +403,6 @@ def _parse_slowly(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             else:
                 empty[i] = True
     return values, empty, not_number
-
-
-def format_column(values: np.ndarray) -> list[str]:
-    """CSV cells for one output array; floats as the shortest text that reads back exactly."""
-    array = np.asarray(values)
-    return list(map(repr if array.dtype.kind == "f" else str, array.tolist()))
 
 
 def _quoted(cells: list[str]) -> list[str]:

@@ -25,14 +25,19 @@ class InvalidInput(LabserveError, ValueError):
 
 
 class ModelNotFound(LabserveError, KeyError):
-    """No model of that name is configured."""
+    """No model of that name, or no such version of it."""
 
     code = "model_not_found"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, version: str | None = None) -> None:
         super().__init__(name)
         self.name = name
-        self.message = f"no model named {name!r}"
+        self.version = version
+        self.message = (
+            f"no model named {name!r}"
+            if version is None
+            else f"model {name!r} has no version {version!r}"
+        )
 
     def __str__(self) -> str:
         return self.message
@@ -59,3 +64,9 @@ class BackendUnavailable(LabserveError, RuntimeError):
     """An optional backend (e.g. transformers) cannot run here; says what to do instead."""
 
     code = "backend_unavailable"
+
+
+class InvalidModelSource(LabserveError, ValueError):
+    """A model offered to the store is refused: unsafe, unreadable, or inconsistent."""
+
+    code = "invalid_model_source"

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from labserve.models.catalog import build_registry
+from labserve.settings import Settings
 from labserve.web import extension
 from labserve.web.auth import init_auth
-from labserve.web.config import DEFAULTS, resolve_instance_path
 from labserve.web.errors import register_error_handlers
 from labserve.web.json_body import parse_json
 from labserve.web.limits import init_limits
 from labserve.web.metrics import init_metrics
-from labserve.web.persistence import init_database
+from labserve.web.persistence import close_database, init_database
 from labserve.web.request_context import configure_logging, init_request_ids
 from labserve.web.security import init_security_headers
 
@@ -29,27 +29,31 @@ class StrictJSONProvider(DefaultJSONProvider):
         return parse_json(s)
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then ``instance/config.py``, then ``LABSERVE_*``, then tests."""
-    instance_path = resolve_instance_path(test_config)
-    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from one ``Settings`` (read now from defaults, ``instance/config.py``
+    and ``LABSERVE_*`` unless given); keys of a mapping override them, and keys that are not
+    settings (``TESTING``) go to Flask's own config."""
+    settings = config if isinstance(config, Settings) else Settings.load(config)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
     app.json = StrictJSONProvider(app)
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("LABSERVE")
-    if test_config:
-        app.config.update(test_config)
-    app.config["INSTANCE_PATH"] = str(instance_path)
-    app.debug = False if not app.config.get("DEBUG") else app.debug
-    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
+    if settings.secret_key:
+        app.config["SECRET_KEY"] = settings.secret_key
+    if isinstance(config, Mapping):
+        app.config.update(
+            {k: v for k, v in config.items() if k.lower() not in Settings.model_fields}
+        )
+    app.debug = False
+    app.extensions[extension.SETTINGS_KEY] = settings
 
-    configure_logging(str(app.config["LOG_FORMAT"]), str(app.config["LOG_LEVEL"]))
+    configure_logging(settings.log_format, settings.log_level)
     register_error_handlers(app)
     init_request_ids(app)
     init_metrics(app)
-    init_database(app)
+    init_database(app, settings)
     init_auth(app)  # before the limiter: limits are counted per key
-    init_limits(app)
+    init_limits(app, settings)
     init_security_headers(app)
 
     from labserve.web.api import api, tutorial_api
@@ -65,10 +69,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(tutorial_api)
     app.register_blueprint(ui)
 
-    registry = build_registry(
-        instance_path,
-        summarizer_backend=str(app.config["SUMMARIZER_BACKEND"]),
-        summarizer_model=app.config["SUMMARIZER_MODEL"],
-    )
-    extension.init_app(app, registry)
+    extension.init_app(app, settings)
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop what the app started (the store watcher, the audit writer, database pools)."""
+    registry = app.extensions.get(extension.REGISTRY_KEY)
+    if registry is not None:
+        registry.close()
+    close_database(app)
+
+
+def app_from_settings(settings: Settings) -> Flask:
+    """The WSGI app of one production worker (granian calls this in each worker process)."""
+    return create_app(settings)

@@ -9,16 +9,24 @@ from flask import Blueprint, jsonify, request
 
 from labserve.db import list_predictions
 from labserve.db.audit import MAX_LIST_LIMIT
-from labserve.web.errors import ApiError
+from labserve.models.errors import InvalidInput, ModelNotReady
 from labserve.web.extension import get_registry
 from labserve.web.json_body import read_json_body, require_object
 from labserve.web.persistence import get_database
-from labserve.web.predicting import check_batch_size, get_model, predict_rows
+from labserve.web.predicting import (
+    check_batch_size,
+    get_model,
+    predict_rows,
+    requested_version,
+)
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 tutorial_api = Blueprint("tutorial_api", __name__, url_prefix="/api")
 
 PREDICT_KEYS = {"inputs", "parameters"}
+#: The models the tutorial's routes always meant (its contract names them).
+TUTORIAL_CLASSIFIER = "diagnosis"
+TUTORIAL_SUMMARIZER = "summarizer"
 
 
 @api.get("/models")
@@ -28,23 +36,44 @@ def list_models() -> Any:
 
 @api.get("/models/<name>")
 def model_card(name: str) -> Any:
-    return jsonify(get_model(name).card())
+    return jsonify(get_model(name, requested_version()).card())
+
+
+@api.get("/models/<name>/versions")
+def model_versions(name: str) -> Any:
+    """Every stored version, which one is promoted, and what each was added from."""
+    store = get_registry().store
+    get_registry().get(name)  # unknown model: 404
+    promoted = store.promoted(name)
+    versions = []
+    for version in store.versions(name):
+        info = store.info(name, version)
+        versions.append(
+            {
+                "version": version,
+                "promoted": version == promoted,
+                "kind": info.kind,
+                "added_at": info.registration.get("added_at"),
+                "source": info.registration.get("source"),
+            }
+        )
+    return jsonify({"model": name, "promoted": promoted, "versions": versions})
 
 
 @api.post("/models/<name>/predict")
 def predict(name: str) -> Any:
-    get_registry().get(name)  # unknown model: 404 before the body is judged
+    model = get_model(name, requested_version())  # unknown model: 404 before the body is judged
     body = require_object(read_json_body())
     unknown = sorted(set(body) - PREDICT_KEYS)
     if unknown:
-        raise ApiError(422, "invalid_input", f"unknown field {unknown[0]!r}", unknown[0])
+        raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
     if "inputs" not in body:
-        raise ApiError(422, "invalid_input", "inputs: field required", "inputs")
+        raise InvalidInput("inputs: field required", field="inputs")
     rows = check_batch_size(body["inputs"])
     parameters = body.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
-        raise ApiError(422, "invalid_input", "parameters must be a JSON object", "parameters")
-    result = predict_rows(name, rows, parameters)
+        raise InvalidInput("parameters must be a JSON object", field="parameters")
+    result = predict_rows(model, rows, parameters)
     return jsonify(
         {"model": result.model, "version": result.version, "predictions": result.predictions}
     )
@@ -56,15 +85,13 @@ def list_audited_predictions() -> Any:
     args = request.args
     limit_text = args.get("limit", "100")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
-        raise ApiError(422, "invalid_input", f"limit must be 1 to {MAX_LIST_LIMIT}", "limit")
+        raise InvalidInput(f"limit must be 1 to {MAX_LIST_LIMIT}", field="limit")
     since = None
     if args.get("since"):
         try:
             since = datetime.fromisoformat(args["since"])
         except ValueError:
-            raise ApiError(
-                422, "invalid_input", "since must be an ISO 8601 date or time", "since"
-            ) from None
+            raise InvalidInput("since must be an ISO 8601 date or time", field="since") from None
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
     database = get_database()
@@ -78,13 +105,17 @@ def list_audited_predictions() -> Any:
 @tutorial_api.post("/diagnosis")
 def tutorial_diagnosis() -> Any:
     """The tutorial's challenge: one JSON object of six features -> a diagnosis."""
+    model = get_model(TUTORIAL_CLASSIFIER, requested_version())
+    positive = getattr(model, "positive_class", None)
+    if positive is None:
+        raise ModelNotReady(model.name, "the tutorial route needs a binary classifier")
     body = require_object(read_json_body())
-    result = predict_rows("diagnosis", [body], row_prefix="")
+    result = predict_rows(model, [body], row_prefix="")
     first = result.predictions[0]
     return jsonify(
         {
             "diagnosis": first["label"],
-            "probability_malignant": first["probability_malignant"],
+            "probability_malignant": first["probabilities"][positive],
             "model_version": result.version,
         }
     )
@@ -93,8 +124,9 @@ def tutorial_diagnosis() -> Any:
 @tutorial_api.post("/prediction")
 def tutorial_summary() -> Any:
     """The tutorial's contract: ``{"text", "maxlen", "minlen"}`` -> ``[{"summary_text"}]``."""
+    model = get_model(TUTORIAL_SUMMARIZER, requested_version())
     body = require_object(read_json_body())
     row = {"text": body["text"]} if "text" in body else {}
     parameters = {key: value for key, value in body.items() if key != "text"}
-    result = predict_rows("summarizer", [row], parameters, row_prefix="", parameter_prefix="")
+    result = predict_rows(model, [row], parameters, row_prefix="", parameter_prefix="")
     return jsonify([{"summary_text": p["summary_text"]} for p in result.predictions])

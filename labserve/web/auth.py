@@ -11,6 +11,7 @@ from flask import Flask, g, request
 
 from labserve.db import any_keys_exist
 from labserve.web.errors import ApiError
+from labserve.web.extension import get_settings
 from labserve.web.persistence import get_database
 
 AUDIT_ENDPOINTS = {"api.list_audited_predictions"}
@@ -45,7 +46,7 @@ def init_auth(app: Flask) -> None:
                 raise ApiError(401, "unauthorized", "invalid or revoked API key", headers=CHALLENGE)
             g.api_key_name = name
             return
-        if app.config["REQUIRE_API_KEY"] or (
+        if get_settings().require_api_key or (
             request.endpoint in AUDIT_ENDPOINTS and any_keys_exist(database.engine)
         ):
             raise ApiError(

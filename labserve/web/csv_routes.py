@@ -16,13 +16,14 @@ from typing import IO, Any
 from flask import Blueprint, Response, request, stream_with_context
 
 from labserve.db import AuditRecord
-from labserve.models.csv_scoring import CsvScorer
+from labserve.models.base import ServedModel
+from labserve.models.csv_scoring import CsvScorer, supports_csv
 from labserve.models.errors import InvalidInput
 from labserve.web.auth import caller_name
 from labserve.web.errors import ApiError
 from labserve.web.metrics import BATCH_ROWS, PREDICTIONS
 from labserve.web.persistence import get_database
-from labserve.web.predicting import get_model
+from labserve.web.predicting import get_model, requested_version
 from labserve.web.request_context import current_request_id
 
 csv_api = Blueprint("csv_api", __name__, url_prefix="/api/v1")
@@ -54,14 +55,14 @@ def uploaded_lines() -> io.TextIOWrapper:
     return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
 
 
-def scored_csv_response(name: str, lines: io.TextIOWrapper) -> Response:
+def scored_csv_response(model: ServedModel, lines: io.TextIOWrapper) -> Response:
     """Stream the scored file; ``lines`` is closed when the response is done (or refused)."""
+    name = model.name
     try:
-        model = get_model(name)
-        if not hasattr(model, "predict_arrays"):
-            raise ApiError(422, "invalid_input", f"model {name!r} does not score CSV files")
+        if not supports_csv(model):
+            raise InvalidInput(f"model {name!r} does not score CSV files (it is not tabular)")
         started = time.perf_counter()
-        scorer = CsvScorer(model, lines)  # type: ignore[arg-type]
+        scorer = CsvScorer(model, lines)
     except Exception:
         lines.close()
         raise
@@ -101,5 +102,5 @@ def scored_csv_response(name: str, lines: io.TextIOWrapper) -> Response:
 
 @csv_api.post("/models/<name>/predict.csv")
 def predict_csv(name: str) -> Any:
-    get_model(name)
-    return scored_csv_response(name, uploaded_lines())
+    model = get_model(name, requested_version())  # 404 before the upload is spooled
+    return scored_csv_response(model, uploaded_lines())

@@ -10,6 +10,8 @@ from flask import Flask, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from labserve.settings import Settings
+
 UNLIMITED_ENDPOINTS = {"health.healthz", "health.readyz", "metrics.scrape", "static"}
 
 
@@ -18,15 +20,15 @@ def caller_key() -> str:
     return f"key:{key_name}" if key_name else f"ip:{get_remote_address()}"
 
 
-def init_limits(app: Flask) -> Limiter | None:
-    rate = app.config.get("RATE_LIMIT")
+def init_limits(app: Flask, settings: Settings) -> Limiter | None:
+    rate = settings.rate_limit
     if not rate:
         return None
     limiter = Limiter(
         key_func=caller_key,
         app=app,
         default_limits=[str(rate)],
-        storage_uri=str(app.config.get("REDIS_URL") or "memory://"),
+        storage_uri=settings.redis_url or "memory://",
         headers_enabled=True,
         strategy="fixed-window",
     )

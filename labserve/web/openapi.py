@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 import labserve
-from labserve.web.extension import get_registry
+from labserve.models.base import ServedModel
+from labserve.web.extension import get_registry, get_settings
 
 openapi = Blueprint("openapi", __name__)
 
@@ -46,6 +47,69 @@ def json_ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     }
 
 
+def component_name(model_name: str, suffix: str) -> str:
+    return "".join(part.capitalize() for part in model_name.replace("-", "_").split("_")) + suffix
+
+
+def predict_path(model: ServedModel, max_batch_rows: int, schemas: dict[str, Any]) -> Any:
+    """The predict route of one model, with its own request and response schemas."""
+    row_name = component_name(model.name, "Input")
+    schemas[row_name] = model.input_schema()
+    schemas[component_name(model.name, "Prediction")] = model.output_schema()
+    parameters = model.parameters_schema() or {"type": "object", "maxProperties": 0}
+    return {
+        "post": {
+            "summary": f"Predict a batch with {model.name}",
+            "parameters": [VERSION_PARAMETER],
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "required": ["inputs"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "inputs": {
+                            "type": "array",
+                            "items": {"$ref": f"#/components/schemas/{row_name}"},
+                            "minItems": 1,
+                            "maxItems": max_batch_rows,
+                        },
+                        "parameters": parameters,
+                    },
+                }
+            ),
+            "responses": {
+                **json_ok(
+                    {
+                        "type": "object",
+                        "required": ["model", "version", "predictions"],
+                        "properties": {
+                            "model": {"type": "string", "const": model.name},
+                            "version": {"type": "string"},
+                            "predictions": {
+                                "type": "array",
+                                "items": {
+                                    "$ref": "#/components/schemas/"
+                                    + component_name(model.name, "Prediction")
+                                },
+                            },
+                        },
+                    }
+                ),
+                **error_responses(400, 404, 413, 415, 422, 503),
+            },
+        }
+    }
+
+
+VERSION_PARAMETER = {
+    "name": "version",
+    "in": "query",
+    "required": False,
+    "description": "a stored version to use instead of the promoted one",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
+
+
 def build_spec(max_batch_rows: int) -> dict[str, Any]:
     registry = get_registry()
     schemas: dict[str, Any] = {"Error": ERROR}
@@ -58,60 +122,28 @@ def build_spec(max_batch_rows: int) -> dict[str, Any]:
         }
     }
     for model in registry:
-        row_name = f"{model.name.capitalize()}Input"
-        schemas[row_name] = model.input_schema()
-        ref = {"$ref": f"#/components/schemas/{row_name}"}
+        if not model.ready:
+            continue
         paths[f"/api/v1/models/{model.name}"] = {
             "get": {
                 "summary": f"Model card of {model.name}",
+                "parameters": [VERSION_PARAMETER],
                 "responses": {**json_ok({"type": "object"}), **error_responses(404, 503)},
             }
         }
-        paths[f"/api/v1/models/{model.name}/predict"] = {
-            "post": {
-                "summary": f"Predict a batch with {model.name}",
-                "requestBody": json_body(
-                    {
-                        "type": "object",
-                        "required": ["inputs"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "inputs": {
-                                "type": "array",
-                                "items": ref,
-                                "minItems": 1,
-                                "maxItems": max_batch_rows,
-                            },
-                            "parameters": {"type": "object"},
-                        },
-                    }
-                ),
-                "responses": {
-                    **json_ok(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "model": {"type": "string"},
-                                "version": {"type": "string"},
-                                "predictions": {"type": "array", "items": {"type": "object"}},
-                            },
-                        }
-                    ),
-                    **error_responses(400, 404, 413, 415, 422, 503),
-                },
-            }
-        }
-    if "diagnosis" in registry:
+        paths[f"/api/v1/models/{model.name}/predict"] = predict_path(model, max_batch_rows, schemas)
+    diagnosis = "DiagnosisInput" if "DiagnosisInput" in schemas else None
+    if diagnosis:
         paths["/api/diagnosis"] = {
             "post": {
                 "summary": "Tutorial route: one object of six features -> a diagnosis",
-                "requestBody": json_body({"$ref": "#/components/schemas/DiagnosisInput"}),
+                "requestBody": json_body({"$ref": f"#/components/schemas/{diagnosis}"}),
                 "responses": {
                     **json_ok(
                         {
                             "type": "object",
                             "properties": {
-                                "diagnosis": {"type": "string", "enum": ["Malignant", "Benign"]},
+                                "diagnosis": {"type": "string"},
                                 "probability_malignant": {"type": "number"},
                                 "model_version": {"type": "string"},
                             },
@@ -161,6 +193,4 @@ def build_spec(max_batch_rows: int) -> dict[str, Any]:
 
 @openapi.get("/api/v1/openapi.json")
 def openapi_document() -> Any:
-    from flask import current_app
-
-    return jsonify(build_spec(int(current_app.config["MAX_BATCH_ROWS"])))
+    return jsonify(build_spec(get_settings().max_batch_rows))

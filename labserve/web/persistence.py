@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
-from labserve.db import AuditWriter, default_database_url, make_engine, upgrade_database
+from labserve.db import AuditWriter, make_engine, upgrade_database
 from labserve.db.keys import CachedKeyVerifier
+from labserve.settings import Settings
 
 EXTENSION_KEY = "labserve.db"
 
@@ -22,23 +22,26 @@ class Database:
     keys: CachedKeyVerifier
 
 
-def database_url(app: Flask) -> str:
-    return str(app.config.get("DATABASE_URL") or default_database_url(Path(app.instance_path)))
-
-
-def init_database(app: Flask) -> Database:
-    url = database_url(app)
-    if app.config["MIGRATE_ON_START"]:
+def init_database(app: Flask, settings: Settings) -> Database:
+    url = settings.resolved_database_url()
+    if settings.migrate_on_start:
         upgrade_database(url)
     engine = make_engine(url)
     database = Database(
         url=url,
         engine=engine,
-        audit=AuditWriter(engine, mode=app.config["AUDIT_INPUTS"]),
-        keys=CachedKeyVerifier(engine, float(app.config["API_KEY_CACHE_SECONDS"])),
+        audit=AuditWriter(engine, mode=settings.audit_inputs),
+        keys=CachedKeyVerifier(engine, settings.api_key_cache_seconds),
     )
     app.extensions[EXTENSION_KEY] = database
     return database
+
+
+def close_database(app: Flask) -> None:
+    database: Database | None = app.extensions.get(EXTENSION_KEY)
+    if database is not None:
+        database.audit.close()
+        database.engine.dispose()
 
 
 def get_database() -> Database:

@@ -10,13 +10,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import request
 
 from labserve.db import AuditRecord
 from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, ServedModel
+from labserve.models.errors import InvalidInput
 from labserve.web.auth import caller_name
-from labserve.web.errors import ApiError
-from labserve.web.extension import get_registry
+from labserve.web.extension import get_registry, get_settings
 from labserve.web.metrics import record_predictions
 from labserve.web.persistence import get_database
 from labserve.web.request_context import current_request_id
@@ -29,48 +29,55 @@ class PredictionResult:
     predictions: list[Prediction]
 
 
-def get_model(name: str) -> ServedModel[Any]:
-    """The named model, loaded; ModelNotFound / ModelNotReady otherwise."""
-    model = get_registry().get(name)
+def requested_version() -> str | None:
+    """``?version=N`` pins a stored version; without it the promoted version answers."""
+    version = request.args.get("version")
+    if version is None:
+        return None
+    if not version.isdigit() or int(version) < 1:
+        raise InvalidInput("version must be a whole number of a stored version", field="version")
+    return str(int(version))
+
+
+def get_model(name: str, version: str | None = None) -> ServedModel:
+    """The named model (its pinned version, if any), loaded; ModelNotFound / ModelNotReady."""
+    model = get_registry().get(name, version)
     model.require_ready()
     return model
 
 
 def check_batch_size(rows: object, field: str = "inputs") -> Sequence[object]:
     if not isinstance(rows, list):
-        raise ApiError(422, "invalid_input", f"{field} must be a JSON array of objects", field)
+        raise InvalidInput(f"{field} must be a JSON array of objects", field=field)
     if not rows:
-        raise ApiError(422, "invalid_input", f"{field} must hold at least one row", field)
-    limit = int(current_app.config["MAX_BATCH_ROWS"])
+        raise InvalidInput(f"{field} must hold at least one row", field=field)
+    limit = get_settings().max_batch_rows
     if len(rows) > limit:
-        raise ApiError(
-            422, "invalid_input", f"{field} holds {len(rows)} rows; the limit is {limit}", field
-        )
+        raise InvalidInput(f"{field} holds {len(rows)} rows; the limit is {limit}", field=field)
     return rows
 
 
 def predict_rows(
-    name: str,
+    model: ServedModel,
     rows: Sequence[object],
     parameters: Mapping[str, Any] | None = None,
     *,
     row_prefix: str = ROW_PREFIX,
     parameter_prefix: str = PARAMETER_PREFIX,
 ) -> PredictionResult:
-    """Validate and predict ``rows`` with the named model; count and audit the result."""
+    """Validate and predict ``rows`` with ``model``; count and audit the result."""
     started = time.perf_counter()
-    model = get_model(name)
     valid = model.validate(rows, row_prefix=row_prefix)
     params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
     predictions = model.predict_valid(valid, params)
     record_predictions(model.name, predictions, len(valid))
-    if current_app.config["AUDIT"]:
+    if get_settings().audit:
         audit(model, rows, parameters, predictions, started)
     return PredictionResult(model=model.name, version=model.version, predictions=predictions)
 
 
 def audit(
-    model: ServedModel[Any],
+    model: ServedModel,
     rows: Sequence[object],
     parameters: Mapping[str, Any] | None,
     predictions: list[Prediction],

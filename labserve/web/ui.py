@@ -1,21 +1,31 @@
-"""Pages for people: the model list, a form per model, the model card.
+"""Pages for people: the model list, a page per model, its card; chosen by capability.
 
-Validation errors are shown beside their field and the form keeps what was typed; the same
-model-layer checks as the API apply.
+Every model gets the page of what it can do (``tabular``: a form of its features;
+``text``: a text box and its parameters), generated from its schema: no template or route
+per model. Validation errors are shown beside their field and the form keeps what was
+typed; the same model-layer checks as the API apply.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
+from labserve.models.base import ServedModel
 from labserve.models.errors import InvalidInput, ModelNotFound, ModelNotReady
 from labserve.models.features import form_errors
+from labserve.models.tabular import TabularModel
 from labserve.web.extension import get_registry
-from labserve.web.predicting import get_model, predict_rows
+from labserve.web.model_card import card_view
+from labserve.web.predicting import predict_rows, requested_version
 
 ui = Blueprint("ui", __name__)
+
+#: The tutorial's form names its text field ``paragraphs``; text models call it ``text``.
+TEXT_FIELD = "paragraphs"
+TUTORIAL_PAGES = {"paragraphs": "summarizer"}
+TUTORIAL_DEFAULT = "diagnosis"
 
 
 @ui.get("/")
@@ -38,73 +48,150 @@ def score_upload(name: str) -> Any:
     """The page's upload form: the scored file comes back as a download."""
     from labserve.web.csv_routes import scored_csv_response, uploaded_lines
 
+    model = page_model(name)
+    if isinstance(model, tuple):
+        return model
     try:
-        return scored_csv_response(name, uploaded_lines())
+        return scored_csv_response(model, uploaded_lines())
     except InvalidInput as exc:
-        if name != "diagnosis":
+        if not isinstance(model, TabularModel):
             raise
-        return diagnosis_page({}, submitted=False, upload_error=exc.message)
+        return tabular_page(model, {}, submitted=False, upload_error=exc.message)
 
 
 @ui.post("/prediction")
 def tutorial_prediction() -> Any:
     """The tutorial's form route: one URL for both forms, told apart by the fields posted."""
     form = request.form.to_dict()
-    name = "summarizer" if "paragraphs" in form else "diagnosis"
+    name = next((TUTORIAL_PAGES[k] for k in form if k in TUTORIAL_PAGES), TUTORIAL_DEFAULT)
     return render_model_page(name, form=form, submitted=True)
 
 
-def render_model_page(name: str, form: dict[str, str], submitted: bool = False) -> Any:
+def page_model(name: str) -> ServedModel | tuple[str, int]:
+    """The model to show, or the "not ready" page to answer with."""
     registry = get_registry()
     if name not in registry:
         abort(404)
-    model = registry.get(name)
+    try:
+        model = registry.get(name, requested_version())
+    except ModelNotFound:
+        abort(404)
     try:
         model.require_ready()
     except ModelNotReady as exc:
         return render_template("not_ready.html", model=model, reason=exc.reason), 503
-    if name == "diagnosis":
-        return diagnosis_page(form, submitted)
-    if name == "summarizer":
-        from labserve.web.ui_summarizer import summarizer_page
-
-        return summarizer_page(form, submitted)
-    raise ModelNotFound(name)  # pragma: no cover - registry and pages are kept in step
+    return model
 
 
-def diagnosis_page(form: dict[str, str], submitted: bool, upload_error: str | None = None) -> Any:
-    model = get_model("diagnosis")
-    values = {f.name: form.get(f.name, "").strip() for f in model.features}  # type: ignore[attr-defined]
+def render_model_page(name: str, form: dict[str, str], submitted: bool = False) -> Any:
+    model = page_model(name)
+    if isinstance(model, tuple):
+        return model
+    if isinstance(model, TabularModel):
+        return tabular_page(model, form, submitted)
+    if model.capability == "text":
+        return text_page(model, form, submitted)
+    abort(404)  # a kind with a capability the web layer has no page for
+
+
+def page_context(model: ServedModel) -> dict[str, Any]:
+    """What every model page shows besides its form: the card, the versions, the actions."""
+    registry = get_registry()
+    pinned = request.args.get("version")
+    return {
+        "model": model,
+        "card": card_view(model, registry.store),
+        "form_action": url_for("ui.model_form", name=model.name, version=pinned),
+        "upload_action": url_for("ui.score_upload", name=model.name, version=pinned),
+    }
+
+
+def tabular_page(
+    model: TabularModel,
+    form: dict[str, str],
+    submitted: bool,
+    upload_error: str | None = None,
+) -> Any:
+    values = {spec.name: form.get(spec.name, "").strip() for spec in model.features}
     errors: dict[str, str] = {}
     result = None
     if submitted:
-        row, errors = form_errors(model.input_model, values)
+        typed: dict[str, Any] = {
+            spec.name: spec.category_for_text(values[spec.name]) if spec.is_category else value
+            for spec, value in zip(model.features, values.values(), strict=True)
+        }
+        row, errors = form_errors(model.input_model, typed)
         if row is not None:
-            result = predict_rows("diagnosis", [row.model_dump()], row_prefix="")
+            prediction = predict_rows(
+                model, [row.model_dump(by_alias=True)], row_prefix=""
+            ).predictions[0]
+            result = result_view(model, prediction)
     status = 422 if errors or upload_error else 200
-    card = model.card()
-    ranges = {f["name"]: f for f in card.get("features", [])}
-    outside = [
-        spec.label
-        for spec in model.features  # type: ignore[attr-defined]
-        if result is not None
-        and spec.name in ranges
-        and not ranges[spec.name]["training_min"]
-        <= float(values[spec.name])
-        <= ranges[spec.name]["training_max"]
-    ]
     return (
         render_template(
-            "diagnosis.html",
-            model=model,
-            card=card,
-            ranges=ranges,
+            "tabular.html",
+            **page_context(model),
             values=values,
             errors=errors,
-            outside=outside,
+            result=result,
             upload_error=upload_error,
-            result=result.predictions[0] if result else None,
-            version=result.version if result else model.version,
         ),
         status,
+    )
+
+
+def result_view(model: TabularModel, prediction: dict[str, Any]) -> dict[str, Any]:
+    """The prediction as the page shows it: probabilities sorted, the decision explained."""
+    view: dict[str, Any] = dict(prediction)
+    probabilities = prediction.get("probabilities")
+    if probabilities:
+        view["ranked"] = sorted(probabilities.items(), key=lambda item: -item[1])
+    if model.positive_index is not None:
+        view["decision"] = {"positive_class": model.positive_class, "threshold": model.threshold}
+    return view
+
+
+def text_page(model: ServedModel, form: dict[str, str], submitted: bool) -> Any:
+    """A text box and the model's parameters (read from its parameters schema)."""
+    schema = model.parameters_schema() or {"properties": {}}
+    parameters = {
+        name: spec
+        for name, spec in schema.get("properties", {}).items()
+        if spec.get("type") in ("integer", "boolean")
+    }
+    text = form.get(TEXT_FIELD, form.get("text", ""))
+    values: dict[str, Any] = {TEXT_FIELD: text}
+    errors: dict[str, str] = {}
+    result = None
+    if submitted:
+        given: dict[str, Any] = {}
+        for name, spec in parameters.items():
+            typed = form.get(name, "").strip()
+            values[name] = typed
+            if spec["type"] == "boolean":
+                given[name] = name in form
+            elif typed:
+                if typed.lstrip("-").isdigit():
+                    given[name] = int(typed)
+                else:
+                    errors[name] = "must be a whole number"
+        if not errors:
+            try:
+                result = predict_rows(
+                    model, [{"text": text}], given, row_prefix="", parameter_prefix=""
+                ).predictions[0]
+            except InvalidInput as exc:
+                field = TEXT_FIELD if exc.field == "text" else exc.field or "__all__"
+                errors[field] = exc.message.removeprefix(f"{exc.field}: ")
+    return (
+        render_template(
+            "text.html",
+            **page_context(model),
+            parameters=parameters,
+            values=values,
+            errors=errors,
+            result=result,
+            text_field=TEXT_FIELD,
+        ),
+        422 if errors else 200,
     )

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from labserve.web import create_app
+from labserve.web import close_app, create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -65,6 +65,7 @@ def live_server(trained_instance: Path, tmp_path_factory: pytest.TempPathFactory
     yield url
     server.shutdown()
     thread.join(5)
+    close_app(app)
 
 
 @pytest.fixture(scope="session")

@@ -24,26 +24,26 @@ def test_typical_malignant_case_through_the_form(page: Any, live_server: str) ->
     page.click("text=Breast mass diagnosis")
     page.wait_for_selector("html[data-enhanced]", state="attached")
     assert page.url.endswith("/models/diagnosis")
-    page.click("text=typical malignant case")
-    assert page.input_value("#radius_mean") != ""
+    page.click("text=typical Malignant case")
+    assert page.input_value("[name=radius_mean]") != ""
     page.click("button[type=submit]")
-    page.wait_for_selector(".result-panel .label")
-    assert page.inner_text(".result-panel .label") == "Malignant"
-    assert "%" in page.inner_text(".result-panel strong")
+    page.wait_for_selector("#predicted-label")
+    assert page.inner_text("#predicted-label") == "Malignant"
+    assert "%" in page.inner_text(".probabilities")
     shot(page, "diagnosis-result")
 
 
 def test_typical_benign_case_and_a_typo(page: Any, live_server: str) -> None:
     page.goto(live_server + "/models/diagnosis")
     page.wait_for_selector("html[data-enhanced]", state="attached")
-    page.click("text=typical benign case")
+    page.click("text=typical Benign case")
     page.click("button[type=submit]")
-    assert page.inner_text(".result-panel .label") == "Benign"
-    page.fill("#texture_mean", "twelve")
+    assert page.inner_text("#predicted-label") == "Benign"
+    page.fill("[name=texture_mean]", "twelve")
     page.click("button[type=submit]")
-    assert page.inner_text("#texture_mean-error") == "must be a number"
-    assert page.input_value("#texture_mean") == "twelve"  # kept as typed
-    assert page.get_attribute("#texture_mean", "aria-invalid") == "true"
+    assert page.inner_text("#f1-error") == "must be a number"
+    assert page.input_value("[name=texture_mean]") == "twelve"  # kept as typed
+    assert page.get_attribute("[name=texture_mean]", "aria-invalid") == "true"
     shot(page, "diagnosis-error")
 
 

@@ -13,19 +13,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labserve.models.catalog import diagnosis_artifact_dir
 from labserve.models.csv_scoring import CsvScorer, score_csv, supports_csv
-from labserve.models.diagnosis import FEATURE_NAMES, DiagnosisModel
+from labserve.models.diagnosis import FEATURE_NAMES
 from labserve.models.diagnosis.training import load_training_data
 from labserve.models.errors import InvalidInput
+from labserve.models.tabular import Table, TabularModel
+from tests.conftest import diagnosis_folder, serve_folder
 
-OUTPUTS = ["label", "probability_malignant", "error"]
+OUTPUTS = ["label", "probability_Benign", "probability_Malignant", "warnings", "error"]
 
 
 @pytest.fixture(scope="module")
-def model(trained_instance: Path) -> DiagnosisModel:
-    served = DiagnosisModel(diagnosis_artifact_dir(trained_instance))
-    served.load()
+def model(trained_instance: Path) -> TabularModel:
+    served: TabularModel = serve_folder(diagnosis_folder(trained_instance))
     return served
 
 
@@ -49,7 +49,7 @@ def records(output: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(output)))
 
 
-def scored(model: DiagnosisModel, text: str, **options: Any) -> str:
+def scored(model: TabularModel, text: str, **options: Any) -> str:
     return "".join(score_csv(model, text, **options))
 
 
@@ -59,7 +59,7 @@ def good_row() -> dict[str, str]:
 
 
 # -- same answers as the JSON path ------------------------------------------------------------
-def test_bundled_data_round_trip_matches_the_json_path(model: DiagnosisModel) -> None:
+def test_bundled_data_round_trip_matches_the_json_path(model: TabularModel) -> None:
     X = load_training_data().X
     out = records(scored(model, data_csv(X), chunk_rows=100))
     json_answers = model.predict(
@@ -67,14 +67,14 @@ def test_bundled_data_round_trip_matches_the_json_path(model: DiagnosisModel) ->
     )
     assert len(out) == len(X)
     assert [r["label"] for r in out] == [p["label"] for p in json_answers]
-    assert [float(r["probability_malignant"]) for r in out] == [
-        p["probability_malignant"] for p in json_answers
+    assert [float(r["probability_Malignant"]) for r in out] == [
+        p["probabilities"]["Malignant"] for p in json_answers
     ]
     assert all(r["error"] == "" for r in out)
     assert [float(r["radius_mean"]) for r in out] == X[:, 0].tolist()
 
 
-def test_column_order_does_not_matter(model: DiagnosisModel) -> None:
+def test_column_order_does_not_matter(model: TabularModel) -> None:
     X = load_training_data().X[:50]
     reordered = list(reversed(FEATURE_NAMES))
     text = csv_text(
@@ -83,10 +83,10 @@ def test_column_order_does_not_matter(model: DiagnosisModel) -> None:
     out = parse(scored(model, text))
     assert out[0] == [*reordered, *OUTPUTS]
     expected = records(scored(model, data_csv(X)))
-    assert [row[-3:] for row in out[1:]] == [[r[c] for c in OUTPUTS] for r in expected]
+    assert [row[-5:] for row in out[1:]] == [[r[c] for c in OUTPUTS] for r in expected]
 
 
-def test_extra_columns_pass_through_unchanged(model: DiagnosisModel) -> None:
+def test_extra_columns_pass_through_unchanged(model: TabularModel) -> None:
     row = good_row()
     header = ["sample id", *FEATURE_NAMES[:3], "note", *FEATURE_NAMES[3:], ""]
     cells = [
@@ -100,10 +100,17 @@ def test_extra_columns_pass_through_unchanged(model: DiagnosisModel) -> None:
     assert out[0] == [*header, *OUTPUTS]
     assert out[1][: len(header)] == cells
     expected = model.predict([{n: float(row[n]) for n in FEATURE_NAMES}])[0]
-    assert out[1][len(header) :] == ["Malignant", repr(expected["probability_malignant"]), ""]
+    probabilities = expected["probabilities"]
+    assert out[1][len(header) :] == [
+        "Malignant",
+        repr(probabilities["Benign"]),
+        repr(probabilities["Malignant"]),
+        "",
+        "",
+    ]
 
 
-def test_quoted_numbers_and_spaces_are_numbers(model: DiagnosisModel) -> None:
+def test_quoted_numbers_and_spaces_are_numbers(model: TabularModel) -> None:
     row = good_row()
     text = ",".join(FEATURE_NAMES) + "\n" + ",".join(f'" {row[n]} "' for n in FEATURE_NAMES)
     out = records(scored(model, text))
@@ -111,27 +118,27 @@ def test_quoted_numbers_and_spaces_are_numbers(model: DiagnosisModel) -> None:
     assert out[0]["radius_mean"] == f" {row['radius_mean']} "
 
 
-def test_a_quoted_header_after_a_byte_order_mark(model: DiagnosisModel) -> None:
+def test_a_quoted_header_after_a_byte_order_mark(model: TabularModel) -> None:
     row = good_row()
     header = ",".join(f'"{n}"' for n in FEATURE_NAMES)
     text = "\ufeff" + header + "\n" + ",".join(f'"{row[n]}"' for n in FEATURE_NAMES) + "\n"
     scorer = score_csv(model, text)
     out = parse("".join(scorer))
     assert out[0] == [*FEATURE_NAMES, *OUTPUTS]
-    assert (out[1][-3], out[1][-1]) == ("Malignant", "")
+    assert (out[1][-5], out[1][-1]) == ("Malignant", "")
     assert scorer.tally.sha256.hexdigest() == hashlib.sha256(text.encode()).hexdigest()
 
 
-def test_header_names_tolerate_a_bom_and_spaces(model: DiagnosisModel) -> None:
+def test_header_names_tolerate_a_bom_and_spaces(model: TabularModel) -> None:
     row = good_row()
     header = ["\ufeff" + FEATURE_NAMES[0], *(f" {n} " for n in FEATURE_NAMES[1:])]
     out = parse(scored(model, csv_text(header, [[row[n] for n in FEATURE_NAMES]])))
     assert out[0][0] == FEATURE_NAMES[0]  # the mark is dropped, the names kept as given
     assert out[0][1] == f" {FEATURE_NAMES[1]} "
-    assert out[1][-3] == "Malignant"
+    assert out[1][-5] == "Malignant"
 
 
-def test_plain_and_quoted_chunks_give_the_same_output(model: DiagnosisModel) -> None:
+def test_plain_and_quoted_chunks_give_the_same_output(model: TabularModel) -> None:
     """Plain chunks are split on commas, quoted ones go through csv: the output must agree."""
     values = [[repr(float(v)) for v in row] for row in load_training_data().X[:40]]
     header = ["id", *FEATURE_NAMES, "note"]
@@ -145,11 +152,11 @@ def test_plain_and_quoted_chunks_give_the_same_output(model: DiagnosisModel) -> 
     one_by_one = scored(model, text, chunk_rows=1)  # each row picks its own path
     assert scored(model, text, chunk_rows=4) == scored(model, text) == one_by_one
     out = parse(one_by_one)
-    assert [row[:-3] for row in out[1:]] == [(row + [""] * 8)[:8] for row in rows]
+    assert [row[:-5] for row in out[1:]] == [(row + [""] * 8)[:8] for row in rows]
     assert out[11][-1] == "row has 4 cells; the header has 8"
 
 
-def test_a_quoted_cell_may_span_lines_and_chunks(model: DiagnosisModel) -> None:
+def test_a_quoted_cell_may_span_lines_and_chunks(model: TabularModel) -> None:
     row = good_row()
     header = [*FEATURE_NAMES, "note"]
     notes = ["one", "two\nlines", "carriage\rreturn", "three\nline\nnote", "end"]
@@ -160,7 +167,7 @@ def test_a_quoted_cell_may_span_lines_and_chunks(model: DiagnosisModel) -> None:
     for chunk_rows in (1, 2, 3, 100):
         out = parse(scored(model, text, chunk_rows=chunk_rows))
         assert [r[len(FEATURE_NAMES)] for r in out[1:]] == notes
-        assert {r[-3] for r in out[1:]} == {"Malignant"}
+        assert {r[-5] for r in out[1:]} == {"Malignant"}
 
 
 # -- per-row problems -------------------------------------------------------------------------
@@ -189,7 +196,7 @@ def test_a_quoted_cell_may_span_lines_and_chunks(model: DiagnosisModel) -> None:
     ],
 )
 def test_a_bad_cell_fails_its_row_only(
-    model: DiagnosisModel, column: str, cell: str, message: str
+    model: TabularModel, column: str, cell: str, message: str
 ) -> None:
     good = good_row()
     bad = {**good, column: cell}
@@ -198,7 +205,7 @@ def test_a_bad_cell_fails_its_row_only(
     out = records("".join(scorer))
     assert [r["error"] for r in out] == ["", message, ""]
     assert out[1][column] == cell
-    assert (out[1]["label"], out[1]["probability_malignant"]) == ("", "")
+    assert (out[1]["label"], out[1]["probability_Malignant"]) == ("", "")
     assert out[0]["label"] == out[2]["label"] == "Malignant"
     assert (scorer.tally.rows, scorer.tally.errors, scorer.tally.labels) == (3, 1, {"Malignant": 2})
 
@@ -208,7 +215,7 @@ def test_a_bad_cell_fails_its_row_only(
     [("smoothness_mean", float("nan")), ("smoothness_se", -0.001), ("symmetry_se", 1.5)],
 )
 def test_the_same_rules_and_words_as_the_json_schema(
-    model: DiagnosisModel, column: str, value: float
+    model: TabularModel, column: str, value: float
 ) -> None:
     row = {name: float(v) for name, v in good_row().items()}
     with pytest.raises(InvalidInput) as json_error:
@@ -217,18 +224,18 @@ def test_the_same_rules_and_words_as_the_json_schema(
     assert records(scored(model, text))[0]["error"] == json_error.value.message
 
 
-def test_every_problem_of_a_row_is_named(model: DiagnosisModel) -> None:
+def test_every_problem_of_a_row_is_named(model: TabularModel) -> None:
     bad = {**good_row(), "radius_mean": "x", "symmetry_se": "2"}
     out = records(scored(model, csv_text(list(FEATURE_NAMES), [[bad[n] for n in FEATURE_NAMES]])))
     assert out[0]["error"] == "radius_mean: must be a number; symmetry_se: must be at most 1.0"
 
 
-def test_ragged_rows_keep_the_output_rectangular(model: DiagnosisModel) -> None:
+def test_ragged_rows_keep_the_output_rectangular(model: TabularModel) -> None:
     good = [good_row()[n] for n in FEATURE_NAMES]
     header = [*FEATURE_NAMES, "note"]
     text = csv_text(header, [[*good, "a"], good[:3], [*good, "b", "surplus"], [*good, "c"]])
     out = parse(scored(model, text))
-    assert {len(row) for row in out} == {len(header) + 3}
+    assert {len(row) for row in out} == {len(header) + 5}
     assert [row[-1] for row in out[1:]] == [
         "",
         "row has 3 cells; the header has 7",
@@ -236,10 +243,10 @@ def test_ragged_rows_keep_the_output_rectangular(model: DiagnosisModel) -> None:
         "",
     ]
     assert out[2][:3] == good[:3]
-    assert [row[-3] for row in out[1:]] == ["Malignant", "", "", "Malignant"]
+    assert [row[-5] for row in out[1:]] == ["Malignant", "", "", "Malignant"]
 
 
-def test_blank_lines_are_skipped(model: DiagnosisModel) -> None:
+def test_blank_lines_are_skipped(model: TabularModel) -> None:
     good = ",".join(good_row()[n] for n in FEATURE_NAMES)
     text = "\n" + ",".join(FEATURE_NAMES) + "\n\n" + good + "\n\n\n" + good + "\r\n\n"
     scorer = score_csv(model, text, chunk_rows=1)
@@ -251,7 +258,7 @@ def test_blank_lines_are_skipped(model: DiagnosisModel) -> None:
 # -- whole-file problems ----------------------------------------------------------------------
 @pytest.mark.parametrize("missing", FEATURE_NAMES)
 def test_a_missing_feature_column_fails_before_any_output(
-    model: DiagnosisModel, missing: str
+    model: TabularModel, missing: str
 ) -> None:
     header = [n for n in FEATURE_NAMES if n != missing]
     consumed = 0
@@ -279,7 +286,7 @@ def test_a_missing_feature_column_fails_before_any_output(
     ],
 )
 def test_a_header_that_cannot_be_scored(
-    model: DiagnosisModel, header: list[str], field: str, match: str
+    model: TabularModel, header: list[str], field: str, match: str
 ) -> None:
     with pytest.raises(InvalidInput, match=match) as error:
         score_csv(model, csv_text(header, []))
@@ -287,18 +294,18 @@ def test_a_header_that_cannot_be_scored(
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "\r\n"])
-def test_an_empty_file_is_refused(model: DiagnosisModel, text: str) -> None:
+def test_an_empty_file_is_refused(model: TabularModel, text: str) -> None:
     with pytest.raises(InvalidInput, match="the CSV is empty"):
         score_csv(model, text)
 
 
-def test_a_header_alone_gives_a_header_alone(model: DiagnosisModel) -> None:
+def test_a_header_alone_gives_a_header_alone(model: TabularModel) -> None:
     scorer = score_csv(model, ",".join(["id", *FEATURE_NAMES]))
     assert "".join(scorer) == ",".join(["id", *FEATURE_NAMES, *OUTPUTS]) + "\n"
     assert (scorer.tally.rows, scorer.tally.errors, scorer.tally.labels) == (0, 0, {})
 
 
-def test_unreadable_csv_stops_after_the_rows_before_it(model: DiagnosisModel) -> None:
+def test_unreadable_csv_stops_after_the_rows_before_it(model: TabularModel) -> None:
     good = ",".join(good_row()[n] for n in FEATURE_NAMES)
     text = ",".join(FEATURE_NAMES) + f"\n{good}\n{good}\n" + '"' + "x" * 200_000 + '"\n' + good
     scorer = score_csv(model, text)
@@ -310,7 +317,7 @@ def test_unreadable_csv_stops_after_the_rows_before_it(model: DiagnosisModel) ->
 
 
 # -- streaming --------------------------------------------------------------------------------
-def test_input_is_consumed_lazily(model: DiagnosisModel) -> None:
+def test_input_is_consumed_lazily(model: TabularModel) -> None:
     good = ",".join(good_row()[n] for n in FEATURE_NAMES) + "\n"
     total = 50_000
     consumed = 0
@@ -335,7 +342,7 @@ def test_input_is_consumed_lazily(model: DiagnosisModel) -> None:
     assert scorer.tally.rows == total
 
 
-def test_chunk_size_does_not_change_the_output(model: DiagnosisModel) -> None:
+def test_chunk_size_does_not_change_the_output(model: TabularModel) -> None:
     X = load_training_data().X
     text = data_csv(X)
     lines = text.splitlines(keepends=True)
@@ -348,7 +355,7 @@ def test_chunk_size_does_not_change_the_output(model: DiagnosisModel) -> None:
     )
 
 
-def test_progress_and_checksum(model: DiagnosisModel) -> None:
+def test_progress_and_checksum(model: TabularModel) -> None:
     X = load_training_data().X
     text = data_csv(X)
     progress: list[int] = []
@@ -357,11 +364,11 @@ def test_progress_and_checksum(model: DiagnosisModel) -> None:
     list(scorer)
     assert progress == [100] * 5 + [69]
     assert scorer.tally.sha256.hexdigest() == hashlib.sha256(text.encode()).hexdigest()
-    labels = model.predict_arrays(X)["label"].tolist()
+    labels = model.predict_arrays(Table.from_matrix(model.features, X))["label"]
     assert scorer.tally.labels == {label: labels.count(label) for label in set(labels)}
     assert scorer.tally.scored == 569
 
 
-def test_only_tabular_models_score_csv(model: DiagnosisModel) -> None:
+def test_only_tabular_models_score_csv(model: TabularModel) -> None:
     assert supports_csv(model)
     assert not supports_csv(object())

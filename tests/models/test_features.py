@@ -7,9 +7,10 @@ import math
 import pytest
 
 from labserve.models.diagnosis import DIAGNOSIS_FEATURES, FEATURE_NAMES
-from labserve.models.diagnosis.model import DiagnosisInput
 from labserve.models.errors import InvalidInput
-from labserve.models.features import form_errors, validate_rows
+from labserve.models.features import FeatureSpec, form_errors, make_row_model, validate_rows
+
+DiagnosisInput = make_row_model("diagnosis", DIAGNOSIS_FEATURES)
 
 GOOD = {
     "radius_mean": 13.5,
@@ -35,7 +36,7 @@ def test_json_schema_is_generated_from_the_features() -> None:
 
 def test_integers_are_accepted_as_numbers() -> None:
     (row,) = validate_rows(DiagnosisInput, [{**GOOD, "radius_mean": 14}])
-    assert row.radius_mean == 14.0  # type: ignore[attr-defined]
+    assert row.model_dump(by_alias=True)["radius_mean"] == 14.0
 
 
 @pytest.mark.parametrize(
@@ -89,3 +90,53 @@ def test_form_text_is_parsed_and_every_bad_field_reported() -> None:
     }
     _, errors = form_errors(DiagnosisInput, {**text, "smoothness_se": "nan"})
     assert "finite" in errors["smoothness_se"]
+
+
+MIXED = (
+    FeatureSpec("od280/od315 of diluted wines", training_min=1.0, training_max=4.0),
+    FeatureSpec("class", type="category", categories=("red", "white", 3)),
+    FeatureSpec("free text", type="category"),
+)
+
+
+def test_any_feature_name_becomes_a_field_and_categories_are_enums() -> None:
+    model = make_row_model("wine-2", MIXED)
+    schema = model.model_json_schema()
+    assert list(schema["properties"]) == [spec.name for spec in MIXED]
+    assert schema["properties"]["class"]["enum"] == ["red", "white", 3]
+    assert schema["properties"]["free text"]["minLength"] == 1
+    good = {"od280/od315 of diluted wines": 2.5, "class": 3, "free text": "x"}
+    (row,) = validate_rows(model, [good])
+    assert row.model_dump(by_alias=True) == good
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"class": "rose"}, "class", "must be one of"),
+        ({"class": "3"}, "class", "must be one of"),  # JSON keeps types: 3 is not "3"
+        ({"free text": ""}, "free text", "must not be empty"),
+        ({"free text": 5}, "free text", "must be a string"),
+    ],
+)
+def test_bad_categories_name_their_field(change: dict, field: str, message: str) -> None:
+    model = make_row_model("wine", MIXED)
+    good = {"od280/od315 of diluted wines": 2.5, "class": "red", "free text": "x"}
+    with pytest.raises(InvalidInput, match=message) as info:
+        validate_rows(model, [{**good, **change}], row_prefix="")
+    assert info.value.field == field
+
+
+def test_a_form_chooses_categories_by_their_text() -> None:
+    spec = MIXED[1]
+    assert spec.category_for_text("3") == 3
+    assert spec.category_for_text("red") == "red"
+    assert spec.category_for_text("rose") == "rose"  # left for validation to refuse
+
+
+def test_range_warnings_only_outside_the_training_range() -> None:
+    spec = MIXED[0]
+    assert spec.range_warning(2.0) is None
+    assert spec.range_warning(1.0) is None
+    assert spec.range_warning(4.5) == "4.5 is outside the training range 1 to 4"
+    assert FeatureSpec("x").range_warning(1e9) is None  # no range known: no warning

@@ -5,6 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+MODEL_LAYER = (
+    "import labserve.models, labserve.models.registry, labserve.models.importing, "
+    "labserve.models.builtins, labserve.models.sklearn_model, labserve.models.onnx_model, "
+    "labserve.models.summarizer"
+)
+
 
 def imported_after(statement: str) -> set[str]:
     code = f"{statement}\nimport sys\nprint('\\n'.join(sys.modules))"
@@ -13,12 +19,20 @@ def imported_after(statement: str) -> set[str]:
 
 
 def test_importing_the_model_layer_does_not_import_flask() -> None:
-    modules = imported_after("import labserve.models, labserve.models.catalog")
+    modules = imported_after(MODEL_LAYER)
     assert "labserve.models" in modules
     assert not {m for m in modules if m == "flask" or m.startswith(("flask.", "werkzeug"))}
 
 
-def test_importing_the_model_layer_does_not_import_torch() -> None:
-    modules = imported_after("import labserve.models.catalog")
-    assert "torch" not in modules
-    assert "transformers" not in modules
+def test_importing_the_model_layer_does_not_import_heavy_libraries() -> None:
+    modules = imported_after(MODEL_LAYER)
+    for heavy in ("torch", "transformers", "onnxruntime", "skl2onnx", "mlflow"):
+        assert heavy not in modules, heavy
+
+
+def test_importing_labserve_is_instant_and_save_model_is_there_on_use() -> None:
+    modules = imported_after("import labserve")
+    assert "sklearn" not in modules
+    assert "labserve.models.saving" not in modules
+    modules = imported_after("import labserve; labserve.save_model")
+    assert "labserve.models.saving" in modules

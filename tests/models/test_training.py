@@ -1,4 +1,4 @@
-"""Training: reproducible, stratified, evaluated, and saved with full metadata."""
+"""Training the built-in diagnosis model: reproducible, stratified, evaluated, fully described."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ import numpy as np
 import pytest
 
 from labserve.models.artifacts import ARTIFACT_FILENAME, METADATA_FILENAME, sha256_file
-from labserve.models.catalog import diagnosis_artifact_dir
-from labserve.models.diagnosis import FEATURE_NAMES, DiagnosisModel
+from labserve.models.diagnosis import FEATURE_NAMES
 from labserve.models.diagnosis.training import (
     bundled_data_path,
     load_training_data,
     train_diagnosis,
 )
+from labserve.models.tabular import Table
+from tests.conftest import diagnosis_folder, serve_folder
 
 
 @pytest.fixture(scope="module")
 def metadata(trained_instance: Path) -> dict:
-    return json.loads((diagnosis_artifact_dir(trained_instance) / METADATA_FILENAME).read_text())
+    return json.loads((diagnosis_folder(trained_instance) / METADATA_FILENAME).read_text())
 
 
 def test_training_data_is_the_bundled_copy() -> None:
@@ -32,10 +33,12 @@ def test_training_data_is_the_bundled_copy() -> None:
 
 
 def test_metadata_records_provenance(metadata: dict, trained_instance: Path) -> None:
-    artifact = diagnosis_artifact_dir(trained_instance) / ARTIFACT_FILENAME
-    assert metadata["name"] == "diagnosis"
+    artifact = diagnosis_folder(trained_instance) / ARTIFACT_FILENAME
+    assert metadata["kind"] == "sklearn"
+    assert metadata["task"] == "classification"
+    assert metadata["classes"] == ["Benign", "Malignant"]
+    assert metadata["decision"] == {"positive_class": "Malignant", "threshold": 0.5}
     assert metadata["artifact"]["sha256"] == sha256_file(artifact)
-    assert metadata["version"].endswith(metadata["artifact"]["sha256"][:8])
     assert metadata["training_data"]["sha256"] == sha256_file(bundled_data_path())
     assert metadata["training_data"]["split"]["stratified"] is True
     assert {"python", "numpy", "scikit-learn", "skops"} <= set(metadata["libraries"])
@@ -46,6 +49,7 @@ def test_metadata_records_provenance(metadata: dict, trained_instance: Path) -> 
         assert feature["description"]
         assert feature["minimum"] <= feature["training_min"] < feature["training_max"]
         assert feature["training_max"] <= feature["maximum"]
+    assert set(metadata["examples"]) == {"typical Benign", "typical Malignant"}
 
 
 def test_metrics_are_computed_and_plausible(metadata: dict) -> None:
@@ -54,29 +58,34 @@ def test_metrics_are_computed_and_plausible(metadata: dict) -> None:
     assert 0.85 <= held["accuracy"] <= 1.0
     assert 0.93 <= held["roc_auc"] <= 1.0
     assert 0.0 < held["brier_score"] < 0.15
-    (tp, fn), (fp, tn) = held["confusion_matrix"]["matrix"]
+    assert held["positive_class"] == "Malignant"
+    assert held["confusion_matrix"]["labels"] == ["Benign", "Malignant"]
+    (tn, fp), (fn, tp) = held["confusion_matrix"]["matrix"]
     assert tp + fn == 42
     assert fp + tn == 72
-    assert held["sensitivity_malignant"] == pytest.approx(tp / (tp + fn))
-    assert held["specificity_malignant"] == pytest.approx(tn / (tn + fp))
-    assert held["accuracy"] == pytest.approx((tp + tn) / 114)
+    assert held["sensitivity"] == pytest.approx(tp / (tp + fn), abs=1e-4)
+    assert held["specificity"] == pytest.approx(tn / (tn + fp), abs=1e-4)
+    assert held["accuracy"] == pytest.approx((tp + tn) / 114, abs=1e-4)
     cv = metadata["metrics"]["cross_validation"]
-    assert cv["folds"] == 5
-    assert 0.85 <= cv["accuracy_mean"] <= 1.0
-    assert cv["accuracy_std"] < 0.1
+    assert cv["n"] == 455
+    assert cv["method"].startswith("5-fold cross-validation")
+    assert 0.85 <= cv["accuracy"] <= 1.0
     assert held["roc_curve"][0] == [0.0, 0.0]
     assert held["roc_curve"][-1] == [1.0, 1.0]
+    importances = metadata["feature_importances"]
+    assert importances["method"].startswith("impurity")
+    assert {v["feature"] for v in importances["values"]} == set(FEATURE_NAMES)
 
 
 def test_training_is_reproducible(tmp_path: Path, metadata: dict, trained_instance: Path) -> None:
     again = train_diagnosis(tmp_path / "again")
     assert again["metrics"] == metadata["metrics"]
-    first = DiagnosisModel(diagnosis_artifact_dir(trained_instance))
-    second = DiagnosisModel(tmp_path / "again")
-    first.load()
-    second.load()
-    X = load_training_data().X
-    np.testing.assert_array_equal(first.probability_malignant(X), second.probability_malignant(X))
+    first = serve_folder(diagnosis_folder(trained_instance))
+    second = serve_folder(tmp_path / "again")
+    table = Table.from_matrix(first.features, load_training_data().X)
+    np.testing.assert_array_equal(
+        first.predict_table(table).probabilities, second.predict_table(table).probabilities
+    )
 
 
 def test_a_different_seed_gives_a_different_forest(tmp_path: Path, metadata: dict) -> None:

@@ -31,12 +31,16 @@ def test_batch_envelope(client: FlaskClient, malignant_row: dict, benign_row: di
     assert response.status_code == 200
     body = response.get_json()
     assert body["model"] == "diagnosis"
-    assert body["version"].startswith("1.0-")
+    assert body["version"] == "1"
     labels = [p["label"] for p in body["predictions"]]
     assert labels == ["Malignant", "Benign", "Malignant"]
-    assert all(0.0 <= p["probability_malignant"] <= 1.0 for p in body["predictions"])
+    for prediction in body["predictions"]:
+        assert list(prediction) == ["label", "probabilities", "warnings"]
+        assert set(prediction["probabilities"]) == {"Benign", "Malignant"}
+        assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
+        assert prediction["warnings"] == []
     single = client.post("/api/diagnosis", json=benign_row).get_json()
-    assert body["predictions"][1]["probability_malignant"] == single["probability_malignant"]
+    assert body["predictions"][1]["probabilities"]["Malignant"] == single["probability_malignant"]
 
 
 def test_batch_at_the_limit_is_served(client: FlaskClient, benign_row: dict) -> None:
@@ -50,7 +54,9 @@ def test_model_listing_and_card(client: FlaskClient) -> None:
     by_name = {m["name"]: m for m in listing["models"]}
     diagnosis = by_name["diagnosis"]
     assert diagnosis["status"] == "ready"
-    assert diagnosis["version"].startswith("1.0-")
+    assert diagnosis["version"] == "1"
+    assert diagnosis["kind"] == "sklearn"
+    assert diagnosis["capability"] == "tabular"
     assert set(diagnosis["input_schema"]["properties"]) == {
         "radius_mean",
         "texture_mean",
@@ -309,12 +315,12 @@ def test_unknown_page_is_html(client: FlaskClient) -> None:
 def test_unexpected_errors_reveal_nothing(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from labserve.models.diagnosis import DiagnosisModel
+    from labserve.models.sklearn_model import SklearnModel
 
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internal detail /etc/passwd")
 
-    monkeypatch.setattr(DiagnosisModel, "predict_valid", explode)
+    monkeypatch.setattr(SklearnModel, "predict_valid", explode)
     response = client.post("/api/diagnosis", json=ROW)
     assert response.status_code == 500
     assert response.get_json() == {

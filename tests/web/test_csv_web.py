@@ -132,7 +132,7 @@ def test_cli_predict_writes_the_scored_file(tmp_path: Path, trained_instance: Pa
     assert len(rows) == 569
     assert rows[2]["error"] == "radius_mean: must be a number"
     assert rows[0]["label"] == "Malignant"
-    assert "569 rows scored, 1 with errors" in result.output
+    assert "569 rows scored with diagnosis version 1, 1 with errors" in result.output
 
 
 def test_cli_predict_refuses_a_file_without_the_columns(

@@ -35,7 +35,13 @@ def test_healthz_and_readyz_when_ready(client: FlaskClient) -> None:
     assert ready.get_json()["models"]["diagnosis"] == "ready"
 
 
-def test_readyz_is_503_with_a_reason_until_models_load(tmp_path: Path) -> None:
+def test_readyz_is_503_with_a_reason_until_models_load(
+    trained_instance: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    shutil.copytree(trained_instance / "models", tmp_path / "models")
+    (tmp_path / "models" / "diagnosis" / "1" / "model.skops").unlink()
     app = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_MODELS": "sync"})
     client = app.test_client()
     assert client.get("/healthz").status_code == 200
@@ -43,7 +49,9 @@ def test_readyz_is_503_with_a_reason_until_models_load(tmp_path: Path) -> None:
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "not_ready"
-    assert "labserve train diagnosis" in body["reason"]
+    assert "diagnosis: failed: artifact" in body["reason"]
+    assert "model.skops is missing" in body["reason"]
+    assert body["models"]["summarizer"] == "ready"
     predict = client.post("/api/diagnosis", json={"radius_mean": 1})
     assert predict.status_code == 503
     assert predict.get_json()["error"] == "model_not_ready"

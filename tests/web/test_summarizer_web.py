@@ -41,7 +41,7 @@ def test_v1_envelope_batches_several_texts(client: FlaskClient) -> None:
     assert response.status_code == 200
     body = response.get_json()
     assert body["model"] == "summarizer"
-    assert body["version"] == "extractive-1.0"
+    assert body["version"] == "1"
     first, second = body["predictions"]
     assert first["backend"] == "extractive"
     assert first["summary_words"] <= 25

@@ -7,6 +7,14 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
+FEATURES = (
+    "radius_mean",
+    "texture_mean",
+    "smoothness_mean",
+    "texture_se",
+    "smoothness_se",
+    "symmetry_se",
+)
 LABELS = [
     "Mean radius",
     "Mean texture",
@@ -34,22 +42,18 @@ def test_form_has_labelled_fields_with_units_ranges_and_examples(client: FlaskCl
     page = response.get_data(as_text=True)
     for label in LABELS:
         assert label in page
-    for name in (
-        "radius_mean",
-        "texture_mean",
-        "smoothness_mean",
-        "texture_se",
-        "smoothness_se",
-        "symmetry_se",
-    ):
-        assert f'<label for="{name}">' in page
-        assert f'name="{name}"' in page
+    for index, name in enumerate(FEATURES):
+        assert f'<label for="f{index}">' in page
+        assert f'<input id="f{index}" name="{name}"' in page
     assert "grey levels" in page
     assert "Training range 6.98" in page
-    assert "typical benign case" in page
-    assert "typical malignant case" in page
+    assert "typical Benign case" in page
+    assert "typical Malignant case" in page
     assert "Model card" in page
-    assert "ROC curve" in page
+    assert "ROC curve (Malignant = positive)" in page
+    assert "Held-out test set" in page
+    assert "Feature importance" in page
+    assert "Malignant when its probability is at least 0.50" in page
     assert '<link rel="stylesheet" href="/static/styles.css">' in page
     assert "http://" not in page
     assert "https://" not in page
@@ -65,24 +69,24 @@ def test_example_buttons_carry_values_that_predict_their_class(client: FlaskClie
     labels = []
     for case in cases:
         response = client.post("/models/diagnosis", data={k: str(v) for k, v in case.items()})
-        labels.append(re.search(r'class="label label-(\w+)"', response.get_data(as_text=True))[1])
-    assert labels == ["benign", "malignant"]
+        labels.append(re.search(r'id="predicted-label">(\w+)<', response.get_data(as_text=True))[1])
+    assert labels == ["Benign", "Malignant"]
 
 
 def test_tutorial_form_route_renders_a_result(client: FlaskClient, malignant_row: dict) -> None:
     response = client.post("/prediction", data=as_form(malignant_row))
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert 'class="label label-malignant">Malignant<' in page
-    assert re.search(r"Probability of malignancy: <strong>\d+\.\d%</strong>", page)
-    assert "<meter" in page
+    assert 'id="predicted-label">Malignant<' in page
+    assert re.search(r'aria-label="probability of Malignant">\d+\.\d%</meter>', page)
+    assert "Malignant is predicted when its probability is at least 50%" in page
     assert "Model version" in page
     assert f'value="{malignant_row["radius_mean"]!r}"' in page  # the form keeps the values
 
 
 def test_benign_case_through_the_form(client: FlaskClient, benign_row: dict) -> None:
     page = client.post("/models/diagnosis", data=as_form(benign_row)).get_data(as_text=True)
-    assert 'class="label label-benign">Benign<' in page
+    assert 'id="predicted-label">Benign<' in page
 
 
 @pytest.mark.parametrize(
@@ -102,10 +106,11 @@ def test_invalid_values_are_shown_beside_their_field(
     response = client.post("/prediction", data={**as_form(benign_row), field: typed})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    error = re.search(rf'<p id="{field}-error" class="error">([^<]*)</p>', page)
+    index = FEATURES.index(field)
+    error = re.search(rf'<p id="f{index}-error" class="error">([^<]*)</p>', page)
     assert error
     assert message in error[1]
-    assert 'class="label label-' not in page  # no result for an invalid form
+    assert 'id="predicted-label"' not in page  # no result for an invalid form
     assert "<script>alert(1)</script>" not in page  # autoescaped, kept as typed
     kept = re.search(rf'name="{field}"[^>]*\n\s*value="([^"]*)"', page)
     assert kept is not None
@@ -120,7 +125,9 @@ def test_missing_form_fields_are_reported(client: FlaskClient) -> None:
 
 def test_out_of_training_range_is_flagged(client: FlaskClient, benign_row: dict) -> None:
     page = client.post("/models/diagnosis", data={**as_form(benign_row), "radius_mean": "45"})
-    assert "Outside the training range: Mean radius" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert "Outside the training range" in text
+    assert "<code>radius_mean</code>: 45 is outside the training range 6.981 to 28.11" in text
 
 
 def test_unknown_model_page_is_404(client: FlaskClient) -> None:

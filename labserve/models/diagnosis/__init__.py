@@ -1,6 +1,6 @@
-"""The tumour classifier on six Wisconsin diagnostic (WDBC) features."""
+"""The built-in tumour classifier on six Wisconsin diagnostic (WDBC) features (training only:
+it is served like any other model, by the ``sklearn`` kind)."""
 
 from labserve.models.diagnosis.features import DIAGNOSIS_FEATURES, FEATURE_NAMES
-from labserve.models.diagnosis.model import DiagnosisModel
 
-__all__ = ["DIAGNOSIS_FEATURES", "FEATURE_NAMES", "DiagnosisModel"]
+__all__ = ["DIAGNOSIS_FEATURES", "FEATURE_NAMES"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -23,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from labserve.models.base import Prediction, ServedModel
+from labserve.models.base import ModelSource, Prediction, ServedModel
 from labserve.models.errors import InvalidInput, ModelNotReady
 from labserve.models.features import describe_validation_error
 from labserve.models.summarizer import extractive
@@ -114,25 +115,46 @@ class SummaryParameters(BaseModel):
         return value
 
 
-class SummarizerModel(ServedModel[SummaryInput]):
+class SummarizerModel(ServedModel):
     """Summaries of scientific text, extractive by default."""
 
-    name = "summarizer"
-    title = "Text summarizer"
+    kind: ClassVar[str] = "summarizer"
+    capability: ClassVar[str] = "text"
+    parameters_model: ClassVar[type[BaseModel] | None] = SummaryParameters
     input_model = SummaryInput
 
-    def __init__(self, backend: str = "extractive", model_id: str | None = None) -> None:
+    def __init__(
+        self,
+        source: ModelSource | None = None,
+        *,
+        backend: str | None = None,
+        model_id: str | None = None,
+    ) -> None:
         """Choose the backend; nothing heavy happens until ``load()``.
 
         Args:
-            backend: ``"extractive"`` (offline, default) or ``"transformers"``.
+            source: the stored version; its metadata.json may pin ``backend`` and
+                ``model_id``, otherwise the settings choose (``LABSERVE_SUMMARIZER_*``).
+                Without a source (tests, scripts) the model stands alone.
+            backend: ``"extractive"`` (offline, default) or ``"transformers"``; overrides.
             model_id: Hugging Face model for the transformers backend; defaults to
                 ``DEFAULT_MODEL_ID``. Meaningless for extractive, so giving one is an error.
 
         Raises:
             ValueError: An unknown backend, or a model_id for the extractive backend.
         """
-        super().__init__()
+        if source is None:
+            source = ModelSource(
+                name="summarizer", version="0", path=Path("."), metadata=builtin_metadata()
+            )
+        super().__init__(source)
+        settings, metadata = source.settings, source.metadata
+        if backend is None:
+            backend = str(metadata.get("backend") or settings.summarizer_backend)
+            if model_id is None:
+                model_id = metadata.get("model_id") or settings.summarizer_model
+            if backend == "extractive":
+                model_id = None
         if backend not in BACKENDS:
             raise ValueError(f"unknown summarizer backend {backend!r}; choose one of {BACKENDS}")
         if backend == "extractive" and model_id is not None:
@@ -158,7 +180,8 @@ class SummarizerModel(ServedModel[SummaryInput]):
             extractive.summarize_extractive("Warm up the splitter. Then rank it.", 5, 1)
 
     @property
-    def version(self) -> str:
+    def engine(self) -> str:
+        """What writes the summaries (the card and the audit log say it)."""
         if self.backend == "transformers":
             return f"transformers:{self.model_id}"
         return EXTRACTIVE_VERSION
@@ -187,7 +210,7 @@ class SummarizerModel(ServedModel[SummaryInput]):
 
     def validate_parameters(
         self, parameters: Mapping[str, Any] | None, *, field_prefix: str = "parameters."
-    ) -> SummaryParameters:
+    ) -> Any:
         """Check ``maxlen``, ``minlen`` and ``strip_digits``; unknown names are errors.
 
         Args:
@@ -252,9 +275,8 @@ class SummarizerModel(ServedModel[SummaryInput]):
         """Which backend serves, how lengths are counted, the limits, the splitter."""
         transformers = self.backend == "transformers"
         card: dict[str, Any] = {
-            "name": self.name,
-            "title": self.title,
-            "version": self.version,
+            **super().card(),
+            "engine": self.engine,
             "backend": self.backend,
             "model_id": self.model_id,
             "method": (
@@ -317,6 +339,18 @@ def _invalid_input(exc: ValidationError, prefix: str) -> InvalidInput:
         return error
     field = error.field
     return InvalidInput(f"{field}: {message}" if field else message, field=field)
+
+
+def builtin_metadata() -> dict[str, Any]:
+    """metadata.json of the built-in summarizer: the backend is left to the settings."""
+    return {
+        "format": 1,
+        "kind": "summarizer",
+        "title": "Text summarizer",
+        "description": "Summaries of papers, reports and notes.",
+        "backend": None,
+        "model_id": None,
+    }
 
 
 def _version_of(distribution: str) -> str:

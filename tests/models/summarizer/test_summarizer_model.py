@@ -39,7 +39,7 @@ def test_defaults_to_the_extractive_backend(model: SummarizerModel) -> None:
     assert model.name == "summarizer"
     assert model.backend == "extractive"
     assert model.model_id is None
-    assert model.version == "extractive-1.0"
+    assert model.engine == "extractive-1.0"
     assert model.status == "ready"
 
 
@@ -59,7 +59,7 @@ def test_model_id_with_the_extractive_backend_is_refused() -> None:
 )
 def test_transformers_version_names_the_model(model_id: str | None, expected: str | None) -> None:
     served = SummarizerModel(backend="transformers", model_id=model_id)
-    assert served.version == f"transformers:{expected or model_id}"
+    assert served.engine == f"transformers:{expected or model_id}"
     assert not served.ready
 
 
@@ -303,7 +303,7 @@ def test_unavailable_backend_fails_loading_with_its_reason(monkeypatch: pytest.M
 def test_card_says_what_is_serving_and_how_lengths_count(model: SummarizerModel) -> None:
     card = model.card()
     assert card["backend"] == "extractive"
-    assert card["version"] == "extractive-1.0"
+    assert card["engine"] == "extractive-1.0"
     assert card["model_id"] is None
     assert card["length_unit"].startswith("words")
     assert card["limits"] == {
@@ -319,4 +319,5 @@ def test_info_lists_the_model(model: SummarizerModel) -> None:
     info = model.info()
     assert info["name"] == "summarizer"
     assert info["status"] == "ready"
-    assert info["version"] == "extractive-1.0"
+    assert info["kind"] == "summarizer"
+    assert info["capability"] == "text"

@@ -1,0 +1,189 @@
+"""Every setting of labserve, typed and read once (no Flask here).
+
+The CLI, the production server and the app factory all receive one ``Settings`` object.
+Sources, weakest first: the defaults below, ``<instance>/config.py`` (upper-case names, as in
+Flask), ``LABSERVE_<NAME>`` environment variables, ``LABSERVE_<NAME>_FILE`` (a file holding
+the value: Docker and Kubernetes secrets), then explicit overrides (the CLI's options, tests).
+Nothing here writes to ``os.environ``: worker processes get the object itself.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "LABSERVE_"
+#: Settings that may come from a file named by ``LABSERVE_<NAME>_FILE`` (secrets).
+SECRET_FILE_SETTINGS = ("database_url", "redis_url", "secret_key")
+
+
+class SettingsError(ValueError):
+    """A setting has a value labserve cannot use; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """labserve's configuration. Field ``x`` is the environment variable ``LABSERVE_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
+    )
+
+    instance_path: Path = Field(
+        default=Path("instance"), description="Artifacts, the model store, the database."
+    )
+    # -- models ------------------------------------------------------------------------------
+    builtin_models: tuple[str, ...] = Field(
+        default=("diagnosis", "summarizer"),
+        description="Built-in models `labserve serve` creates when the store lacks them.",
+    )
+    load_models: Literal["sync", "background"] = Field(
+        default="background",
+        description="sync: load before answering; background: /readyz says when loaded.",
+    )
+    model_poll_seconds: float = Field(
+        default=1.0, ge=0, description="How often a worker looks for added/promoted versions."
+    )
+    max_pinned_versions: int = Field(
+        default=4, ge=0, description="Non-promoted versions a worker keeps loaded for ?version=."
+    )
+    max_batch_rows: int = Field(default=10_000, ge=1, description="Rows per JSON predict.")
+    summarizer_backend: Literal["extractive", "transformers"] = "extractive"
+    summarizer_model: str | None = None
+    onnx_threads: int = Field(default=1, ge=1, description="onnxruntime threads per worker.")
+    # -- HTTP --------------------------------------------------------------------------------
+    max_content_length: int = Field(default=16 * 1024 * 1024, ge=1024)
+    rate_limit: str | None = None
+    redis_url: str | None = None
+    require_api_key: bool = False
+    api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    secret_key: str | None = None
+    # -- storage and audit -------------------------------------------------------------------
+    database_url: str | None = None
+    migrate_on_start: bool = True
+    audit: bool = True
+    audit_inputs: Literal["full", "hash"] = "full"
+    # -- logs --------------------------------------------------------------------------------
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    @field_validator("builtin_models", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("instance_path")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Strongest first: overrides, ``*_FILE`` secrets, env, instance/config.py."""
+        return (
+            init_settings,
+            SecretFileSource(settings_cls),
+            env_settings,
+            InstanceConfigSource(settings_cls),
+        )
+
+    # -- derived -----------------------------------------------------------------------------
+    @property
+    def models_path(self) -> Path:
+        """The model store: one folder per model, one sub-folder per version."""
+        return self.instance_path / "models"
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded default: a SQLite file in the instance folder."""
+        return self.database_url or f"sqlite:///{self.instance_path / 'labserve.db'}"
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (and validated again)."""
+        return type(self)(**{**self.model_dump(), **changes})
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None) -> Settings:
+        """Read every source once; ``overrides`` (field names, any case) win.
+
+        Raises:
+            SettingsError: a value cannot be used; the message names the variable.
+        """
+        given = {key.lower(): value for key, value in (overrides or {}).items()}
+        known = {key: value for key, value in given.items() if key in cls.model_fields}
+        try:
+            return cls(**known)
+        except ValidationError as exc:
+            raise SettingsError(describe_settings_error(exc)) from None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    name = str(first["loc"][0]) if first["loc"] else "?"
+    return f"{ENV_PREFIX}{name.upper()}: {first['msg']}"
+
+
+def instance_path_from_env(overrides: Mapping[str, Any] | None = None) -> Path:
+    """Where ``instance/config.py`` lives: decided before the other settings are read."""
+    given = {key.lower(): value for key, value in (overrides or {}).items()}
+    chosen = given.get("instance_path") or os.environ.get(f"{ENV_PREFIX}INSTANCE_PATH")
+    return Path(chosen or "instance").expanduser().resolve()
+
+
+class InstanceConfigSource(PydanticBaseSettingsSource):
+    """``<instance>/config.py``: upper-case module-level names, as Flask reads them."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the whole file once
+
+    def __call__(self) -> dict[str, Any]:
+        init = self.current_state or {}
+        instance = init.get("instance_path") or instance_path_from_env()
+        path = Path(instance) / "config.py"
+        if not path.is_file():
+            return {}
+        namespace = runpy.run_path(str(path))
+        return {
+            name.lower(): value
+            for name, value in namespace.items()
+            if name.isupper() and name.lower() in self.settings_cls.model_fields
+        }
+
+
+class SecretFileSource(EnvSettingsSource):
+    """``LABSERVE_DATABASE_URL_FILE=/run/secrets/db`` reads the value from that file."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls, env_prefix=ENV_PREFIX)
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in SECRET_FILE_SETTINGS:
+            variable = f"{ENV_PREFIX}{name.upper()}_FILE"
+            path = os.environ.get(variable)
+            if not path:
+                continue
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(f"{variable}: cannot read {path}: {exc.strerror}") from None
+        return values
