@@ -19,7 +19,7 @@ from labserve.models.store import ModelStore
 from labserve.settings import Settings
 from labserve.web import close_app, create_app
 
-pytest_plugins = ["tests.database_fixtures"]
+pytest_plugins = ["tests.database_fixtures", "tests.model_fixtures"]
 
 FEATURES = (
     "radius_mean",

@@ -28,7 +28,7 @@ def postgres_admin_url() -> str:
     pytest.skip(f"{POSTGRES_ENV} not set (run scripts/start-postgres.sh)")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.database)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'labserve.db'}"

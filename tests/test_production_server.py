@@ -17,6 +17,8 @@ import pytest
 
 from tests.conftest import data_row, free_port
 
+pytestmark = pytest.mark.process
+
 
 def server_instance(process: subprocess.Popen) -> str:
     args = list(process.args)  # type: ignore[arg-type]

@@ -56,12 +56,6 @@ def save_skops(estimator: Any, path: Path) -> str:
     return sha256_file(path)
 
 
-#: skops reports some of scikit-learn's own classes (fitted trees, histogram-boosting
-#: predictors) as "untrusted" because they are not on its short default list; they are
-#: scikit-learn's code, as trustworthy as the estimators around them, so they are accepted.
-TRUSTED_MODULE_PREFIXES = ("sklearn.",)
-
-
 def skops_types(data: bytes) -> list[str]:
     """Every type in a skops archive that skops itself does not trust by default."""
     import skops.io as sio
@@ -73,13 +67,16 @@ def skops_types(data: bytes) -> list[str]:
 
 
 def untrusted_types(found: Iterable[str], trusted: Iterable[str] = ()) -> list[str]:
-    """Of ``found``, the types neither scikit-learn nor ``trusted`` vouch for."""
+    """Of ``found``, the types ``trusted`` does not vouch for.
+
+    No type is trusted wholesale, not even scikit-learn's own: skops warns that a crafted
+    ``sklearn.tree._tree.Tree`` (node indices out of range) loads fine and then crashes or
+    reads stray memory on ``predict``. A file's extra types are trusted only when its author
+    said so: ``save_model`` records the types of the object the user made, ``models add``
+    takes ``--trust-types``, an MLflow model its ``skops_trusted_types``.
+    """
     allowed = set(trusted)
-    return sorted(
-        name
-        for name in found
-        if name not in allowed and not name.startswith(TRUSTED_MODULE_PREFIXES)
-    )
+    return sorted(name for name in found if name not in allowed)
 
 
 def load_skops(path: Path, expected_sha256: str | None, trusted: Iterable[str] = ()) -> Any:
@@ -109,8 +106,8 @@ def load_skops_bytes(
     unexpected = untrusted_types(found, trusted)
     if unexpected:
         raise ArtifactError(
-            f"{label} holds untrusted types: {', '.join(unexpected)} (trust them explicitly "
-            "only if you know where the file comes from)"
+            f"{label} holds untrusted types: {', '.join(unexpected)} (pass --trust-types "
+            "with these names only if you know where the file comes from)"
         )
     try:
         return sio.loads(data, trusted=sorted(found) or None)

@@ -153,7 +153,7 @@ def typical_cases(
     for label in classes:
         case = typical(frame[labels == label])
         if case:
-            out[f"typical {label}"] = case
+            out[f"typical {label} case"] = case
     return out
 
 

@@ -59,6 +59,8 @@ def classification_metrics(
         return out
     present = np.isin(truth, names)
     proba = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    # float32 engines (ONNX) sum to 1 only within ~1e-7; log loss insists on exactly 1
+    proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
     out["log_loss"] = _r(log_loss(truth[present], proba[present], labels=names))
     if len(names) == 2:
         positive = positive_class if positive_class in names else names[1]

@@ -245,11 +245,10 @@ def _save_sklearn(
         "sha256": sha256_file(folder / ARTIFACT_FILENAME),
         "trusted_types": trusted,
     }
-    if classifier and has_probabilities:
-        rows = [frame] if frame is not None else []
-        if test is not None:
-            rows.append(as_frame(test[0], [f.name for f in features]))
-        metadata["onnx"] = compile_for_speed(estimator, folder, features, rows, metadata)
+    rows = [frame] if frame is not None else []
+    if test is not None:
+        rows.append(as_frame(test[0], [f.name for f in features]))
+    metadata["onnx"] = compile_for_speed(estimator, folder, features, rows, metadata)
     return metadata
 
 
@@ -373,8 +372,12 @@ def compile_for_speed(
     """
     from labserve.models.exact_onnx import exactly_compilable
 
-    if any(f.is_category for f in features) or not exactly_compilable(estimator):
-        return {"available": False, "reason": "only tree-ensemble classifiers are compiled"}
+    compilable = metadata.get("has_probabilities") and exactly_compilable(estimator)
+    if any(f.is_category for f in features) or not compilable:
+        return {
+            "available": False,
+            "reason": "only tree-ensemble classifiers on numbers are compiled to ONNX",
+        }
     rows = [np.asarray(f.to_numpy(), dtype=np.float64) for f in frames] or [
         np.zeros((1, len(features)))
     ]

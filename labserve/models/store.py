@@ -106,14 +106,11 @@ class ModelStore:
 
     def path_of(self, name: str, version: str) -> Path:
         """The folder of one version; ``ModelNotFound`` when it does not exist."""
-        if not SAFE_NAME.match(name) or not version.isdigit():
-            raise ModelNotFound(name if SAFE_NAME.match(name) else "?", version)
-        path = self.root / name / str(int(version))
-        if not path.is_dir():
-            if not self.versions(name):
-                raise ModelNotFound(name)
+        if not self.versions(name):
+            raise ModelNotFound(name)
+        if not version.isdigit() or not (self.root / name / str(int(version))).is_dir():
             raise ModelNotFound(name, version)
-        return path
+        return self.root / name / str(int(version))
 
     def info(self, name: str, version: str) -> VersionInfo:
         path = self.path_of(name, version)

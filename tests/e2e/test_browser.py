@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.browser
+
 SCREENSHOTS = (
     Path(os.environ.get("LABSERVE_SCREENSHOTS", ""))
     if os.environ.get("LABSERVE_SCREENSHOTS")

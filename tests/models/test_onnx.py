@@ -267,7 +267,7 @@ def test_a_runtime_that_answers_differently_falls_back(
 
 def test_the_load_check_survives_odd_metadata(artifact_copy: Path) -> None:
     meta = read_metadata(artifact_copy)
-    meta["examples"] = {"typical Benign": {"radius_mean": "n/a"}}
+    meta["examples"] = {"typical Benign case": {"radius_mean": "n/a"}}
     write_metadata(artifact_copy, meta)
     assert serve_folder(artifact_copy).engine == "onnxruntime"
 

@@ -49,7 +49,7 @@ def test_metadata_records_provenance(metadata: dict, trained_instance: Path) -> 
         assert feature["description"]
         assert feature["minimum"] <= feature["training_min"] < feature["training_max"]
         assert feature["training_max"] <= feature["maximum"]
-    assert set(metadata["examples"]) == {"typical Benign", "typical Malignant"}
+    assert set(metadata["examples"]) == {"typical Benign case", "typical Malignant case"}
 
 
 def test_metrics_are_computed_and_plausible(metadata: dict) -> None:
