@@ -46,7 +46,7 @@ def data_row(index: int) -> dict[str, float]:
 
 @pytest.fixture(autouse=True)
 def restore_environment() -> Iterator[None]:
-    """``labserve serve`` hands settings to its workers through os.environ; undo that."""
+    """The production server sets PROMETHEUS_MULTIPROC_DIR for its workers; undo that."""
     saved = dict(os.environ)
     yield
     os.environ.clear()

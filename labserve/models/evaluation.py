@@ -94,7 +94,41 @@ def binary_metrics(
         "specificity": _r(tn / (tn + fp)) if tn + fp else None,
         "brier_score": _r(brier_score_loss(is_positive, scores)),
         "roc_curve": thin([[_r(f), _r(t)] for f, t in zip(fpr, tpr, strict=True)]),
+        "calibration": calibration_points(is_positive, scores),
     }
+
+
+def calibration_points(is_positive: np.ndarray, scores: np.ndarray, bins: int = 10) -> list[Any]:
+    """Reliability curve: per bin of predicted probability, [mean predicted, observed rate, n].
+
+    A calibrated model's points lie on the diagonal: of the cases given 0.8, 80% are positive.
+    """
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    out = []
+    for index in range(bins):
+        inside = which == index
+        count = int(inside.sum())
+        if count:
+            out.append([_r(scores[inside].mean()), _r(is_positive[inside].mean()), count])
+    return out
+
+
+def threshold_for_sensitivity(
+    is_positive: np.ndarray, scores: np.ndarray, target: float, decimals: int
+) -> float:
+    """The highest threshold at which at least ``target`` of the positives are caught.
+
+    A case is called positive when its probability (rounded to ``decimals``, as served) is at
+    least the threshold; the threshold is rounded down to ``decimals`` so the rounded scores
+    of the positives it was chosen for still reach it.
+    """
+    positives = np.sort(np.round(scores[is_positive == 1], decimals))
+    if not len(positives):
+        raise ValueError("no positive cases to choose a threshold from")
+    needed = int(np.ceil(target * len(positives) - 1e-9))
+    threshold = float(positives[len(positives) - max(needed, 1)])
+    return float(np.floor(threshold * 10**decimals) / 10**decimals)
 
 
 def regression_metrics(y_true: Any, predicted: Any) -> dict[str, Any]:

@@ -36,8 +36,10 @@ from labserve.models.evaluation import (
     cross_validated_predictions,
     fold_count,
     regression_metrics,
+    threshold_for_sensitivity,
 )
 from labserve.models.features import FeatureSpec
+from labserve.models.tabular import DEFAULT_DECIMALS
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class ModelDescription:
     descriptions: Mapping[str, str] = field(default_factory=dict)
     positive_class: str | None = None
     threshold: float | None = None
+    target_sensitivity: float | None = None
+    threshold_rule: str = "given when the model was saved"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +77,7 @@ def save_model(
     descriptions: Mapping[str, str] | None = None,
     positive_class: str | None = None,
     threshold: float | None = None,
+    target_sensitivity: float | None = None,
     cv: int = DEFAULT_FOLDS,
     seed: int = 0,
     trusted_types: Sequence[str] = (),
@@ -96,6 +101,9 @@ def save_model(
         units, descriptions: per feature, shown beside each input.
         positive_class, threshold: for a binary classifier, decide the positive class when
             its probability is at least ``threshold`` (otherwise the likelier class wins).
+        target_sensitivity: instead of ``threshold``, choose the highest threshold that
+            catches at least this fraction of ``positive_class`` cases on cross-validation
+            (for example 0.95 for a screening test).
         cv: folds of cross-validation (0 to skip). seed: for the folds, reproducibly.
         trusted_types: extra types the skops file may hold (they are recorded, and
             loading accepts them).
@@ -114,6 +122,7 @@ def save_model(
         descriptions=descriptions or {},
         positive_class=positive_class,
         threshold=threshold,
+        target_sensitivity=target_sensitivity,
         extra=extra or {},
     )
     given = [f if isinstance(f, FeatureSpec) else FeatureSpec(name=str(f)) for f in features or []]
@@ -200,11 +209,9 @@ def _save_sklearn(
 
     if frame is not None:
         _check_predicts(estimator, model_input(frame.head(5)))
-    metadata = _base_metadata("sklearn", task, features, classes, has_probabilities, words)
-    metadata["estimator"] = _estimator_name(estimator)
-    metrics: dict[str, Any] = {}
     classifier = task == "classification"
     y = None if target is None else np.asarray(target)
+    out_of_fold: tuple[int, np.ndarray, np.ndarray | None] | None = None
     if frame is not None and y is not None:
         if len(y) != len(frame):
             raise InvalidModelSource(
@@ -216,13 +223,22 @@ def _save_sklearn(
                 labels, proba = cross_validated_predictions(
                     estimator, model_input(frame), y, folds=usable, seed=seed, classifier=classifier
                 )
-                metrics["cross_validation"] = {
-                    "method": f"{usable}-fold cross-validation of the same recipe (refitted "
-                    "clones; out-of-fold predictions)",
-                    **_score(classifier, y, labels, proba, classes, words),
-                }
+                out_of_fold = (usable, labels, proba)
             except Exception as exc:  # e.g. an estimator that cannot be cloned
                 log.warning("no cross-validation: %s", exc)
+    if words.target_sensitivity is not None:
+        choose_threshold(words, classes, y, out_of_fold, decimals(words))
+    metadata = _base_metadata("sklearn", task, features, classes, has_probabilities, words)
+    metadata["estimator"] = _estimator_name(estimator)
+    metrics: dict[str, Any] = {}
+    if out_of_fold is not None and y is not None:
+        usable, labels, proba = out_of_fold
+        metrics["cross_validation"] = {
+            "method": f"{usable}-fold cross-validation of the same recipe (refitted clones; "
+            "out-of-fold predictions)",
+            **_score(classifier, y, labels, proba, classes, words),
+        }
+    if frame is not None and y is not None:
         metadata["examples"] = typical_cases(frame, features, y, classifier)
     if test is not None:
         X_test, y_test = model_input(test[0]), np.asarray(test[1])
@@ -292,13 +308,54 @@ def _task_of(estimator: Any) -> tuple[str, list[str], bool]:
 
 def check_decision(classes: list[str], words: ModelDescription) -> None:
     if words.threshold is None and words.positive_class is None:
+        if words.target_sensitivity is not None:
+            raise InvalidModelSource("target_sensitivity needs positive_class")
         return
     if len(classes) != 2:
         raise InvalidModelSource("positive_class and threshold apply to binary classifiers only")
     if words.positive_class not in classes:
         raise InvalidModelSource(f"positive_class must be one of {classes}")
+    if words.target_sensitivity is not None:
+        if words.threshold is not None:
+            raise InvalidModelSource("give threshold or target_sensitivity, not both")
+        if not 0.0 < float(words.target_sensitivity) <= 1.0:
+            raise InvalidModelSource("target_sensitivity must be a fraction between 0 and 1")
+        return
     if words.threshold is None or not 0.0 < float(words.threshold) < 1.0:
         raise InvalidModelSource("threshold must be a probability between 0 and 1")
+
+
+def decimals(words: ModelDescription) -> int:
+    return int(words.extra.get("probability_decimals", DEFAULT_DECIMALS))
+
+
+def choose_threshold(
+    words: ModelDescription,
+    classes: list[str],
+    y: np.ndarray | None,
+    out_of_fold: tuple[int, np.ndarray, np.ndarray | None] | None,
+    places: int,
+) -> None:
+    """Set ``words.threshold`` to reach ``target_sensitivity`` on out-of-fold predictions.
+
+    Chosen on cross-validation, never on a test set: the held-out metrics then say how the
+    chosen threshold does on cases nobody tuned it on.
+    """
+    proba = None if out_of_fold is None else out_of_fold[2]
+    if y is None or out_of_fold is None or proba is None:
+        raise InvalidModelSource(
+            "target_sensitivity needs target= data, cross-validation (cv >= 2) and a "
+            "classifier with probabilities"
+        )
+    folds = out_of_fold[0]
+    column = classes.index(str(words.positive_class))
+    is_positive = (np.asarray([str(v) for v in y]) == words.positive_class).astype(int)
+    target = float(words.target_sensitivity or 0)
+    words.threshold = threshold_for_sensitivity(is_positive, proba[:, column], target, places)
+    words.threshold_rule = (
+        f"the highest threshold with sensitivity >= {target:g} for {words.positive_class} on "
+        f"{folds}-fold cross-validation"
+    )
 
 
 def _check_predicts(estimator: Any, X: Any) -> None:
@@ -463,6 +520,11 @@ def _save_onnx(
     else:
         features = base
     check_decision(io["classes"], words)
+    if words.target_sensitivity is not None:
+        raise InvalidModelSource(
+            "target_sensitivity is chosen by cross-validation, and an ONNX model cannot be "
+            "refitted: give threshold instead"
+        )
     (folder / ONNX_FILENAME).write_bytes(data)
     metadata = _base_metadata(
         "onnx", io["task"], features, io["classes"], io["has_probabilities"], words
@@ -555,6 +617,7 @@ def _base_metadata(
         metadata["decision"] = {
             "positive_class": words.positive_class,
             "threshold": float(words.threshold),
+            "chosen_by": words.threshold_rule,
         }
     metadata.update(words.extra)
     return metadata

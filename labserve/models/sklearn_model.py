@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from labserve.models.artifacts import ARTIFACT_FILENAME, load_skops
+from labserve.models.contributions import Contributions
 from labserve.models.errors import ArtifactError
 from labserve.models.tabular import Table, TableOutput, TabularModel
 
@@ -152,6 +153,19 @@ class SklearnModel(TabularModel):
         if self._frame_columns is not None:
             return table.frame(self._frame_columns)
         return table.array()
+
+    @property
+    def can_explain(self) -> bool:
+        from labserve.models.contributions import explainable
+
+        return not any(spec.is_category for spec in self.features) and explainable(self._estimator)
+
+    def contributions(self, table: Table) -> Contributions | None:
+        if not self.can_explain:
+            return None
+        from labserve.models.contributions import tree_contributions
+
+        return tree_contributions(self._estimator, table.matrix())
 
     def predict_table(self, table: Table) -> TableOutput:
         if self._compiled is not None:

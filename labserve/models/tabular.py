@@ -16,10 +16,11 @@ from operator import attrgetter
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from labserve.models.base import ModelSource, Prediction, ServedModel
-from labserve.models.errors import ArtifactError
+from labserve.models.base import PARAMETER_PREFIX, ModelSource, Prediction, ServedModel
+from labserve.models.contributions import Contributions
+from labserve.models.errors import ArtifactError, InvalidInput
 from labserve.models.features import FeatureSpec, field_name, make_row_model
 
 #: Decimals of served probabilities unless metadata.json says otherwise: enough for any
@@ -117,10 +118,22 @@ class TableOutput:
     values: np.ndarray | None = None  # regression
 
 
+class TabularParameters(BaseModel):
+    """Request-level options of every tabular model."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    explain: bool = Field(
+        default=False,
+        description="Add each input's contribution to the prediction (models that can say).",
+    )
+
+
 class TabularModel(ServedModel):
     """A model over named features: classifier (labels, probabilities) or regressor."""
 
     capability: ClassVar[str] = "tabular"
+    parameters_model: ClassVar[type[BaseModel] | None] = TabularParameters
 
     def __init__(self, source: ModelSource) -> None:
         super().__init__(source)
@@ -166,7 +179,25 @@ class TabularModel(ServedModel):
     def predict_table(self, table: Table) -> TableOutput:
         """Predict every row of a table of valid inputs."""
 
+    def contributions(self, table: Table) -> Contributions | None:
+        """Exact per-feature contributions, for kinds whose model can give them (else None)."""
+        return None
+
+    @property
+    def can_explain(self) -> bool:
+        return False
+
     # -- shared ------------------------------------------------------------------------------
+    def validate_parameters(self, parameters: Any, *, field_prefix: str = PARAMETER_PREFIX) -> Any:
+        params = super().validate_parameters(parameters, field_prefix=field_prefix)
+        if params is not None and params.explain and not self.can_explain:
+            raise InvalidInput(
+                f"model {self.name!r} cannot explain its predictions (exact contributions "
+                "exist for tree ensembles)",
+                field=f"{field_prefix}explain",
+            )
+        return params
+
     def decide(self, output: TableOutput) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Rounded probabilities and the labels they decide (or the kind's own labels)."""
         if output.probabilities is None:
@@ -199,7 +230,36 @@ class TabularModel(ServedModel):
 
     def predict_valid(self, rows: Sequence[Any], parameters: Any = None) -> list[Prediction]:
         table = Table.from_rows(self.features, rows)
-        return self.predictions_for(table)
+        predictions = self.predictions_for(table)
+        if parameters is not None and getattr(parameters, "explain", False):
+            for prediction, explanation in zip(
+                predictions, self.explanations(table, predictions), strict=True
+            ):
+                prediction["contributions"] = explanation
+        return predictions
+
+    def explanations(self, table: Table, predictions: list[Prediction]) -> list[dict[str, Any]]:
+        """Per row: the class (or value) explained, its baseline, each input's share."""
+        found = self.contributions(table)
+        if found is None:
+            raise InvalidInput(f"model {self.name!r} cannot explain its predictions")
+        names = [spec.name for spec in self.features]
+        out = []
+        for row, prediction in enumerate(predictions):
+            column = 0
+            entry: dict[str, Any] = {}
+            if self.is_classifier:
+                explained = self.positive_class if self.positive_index is not None else None
+                explained = explained or prediction["label"]
+                column = self.classes.index(str(explained))
+                entry["class"] = explained
+            entry["baseline"] = round(float(found.baseline[column]), 6)
+            entry["values"] = {
+                name: round(float(v), 6)
+                for name, v in zip(names, found.values[row, :, column].tolist(), strict=True)
+            }
+            out.append(entry)
+        return out
 
     def predictions_for(self, table: Table) -> list[Prediction]:
         """JSON predictions for a table of valid rows."""
@@ -252,17 +312,37 @@ class TabularModel(ServedModel):
                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
             },
         }
+        contributions = {
+            "type": "object",
+            "description": "with parameters.explain: each input's exact contribution; "
+            "baseline + sum(values) = the probability of `class` (or the value)",
+            "required": ["baseline", "values"],
+            "properties": {
+                "class": {"type": "string"},
+                "baseline": {"type": "number"},
+                "values": {
+                    "type": "object",
+                    "properties": {spec.name: {"type": "number"} for spec in self.features},
+                    "additionalProperties": False,
+                },
+            },
+        }
         if not self.is_classifier:
             return {
                 "type": "object",
                 "required": ["value", "warnings"],
-                "properties": {"value": {"type": "number"}, "warnings": warnings},
+                "properties": {
+                    "value": {"type": "number"},
+                    "warnings": warnings,
+                    "contributions": contributions,
+                },
             }
         properties: dict[str, Any] = {
             "label": {"type": "string", "enum": self.classes}
             if self.classes
             else {"type": "string"},
             "warnings": warnings,
+            "contributions": contributions,
         }
         required = ["label", "warnings"]
         if self.has_probabilities:

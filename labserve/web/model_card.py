@@ -66,13 +66,18 @@ class CardView:
 
 def card_view(model: ServedModel, store: ModelStore) -> CardView:
     card = model.card()
+    labels = dict(METRIC_LABELS)
+    decision = card.get("decision") or {}
+    if decision.get("threshold") is not None:
+        at = f" at threshold {decision['threshold']:g}"
+        labels.update(sensitivity=f"Sensitivity{at}", specificity=f"Specificity{at}")
     metric_sets = []
     for key, title in METRIC_SETS:
         metrics = (card.get("metrics") or {}).get(key)
         if metrics:
             rows = [
-                (METRIC_LABELS[name], metrics[name])
-                for name in METRIC_LABELS
+                (labels[name], metrics[name])
+                for name in labels
                 if isinstance(metrics.get(name), (int, float))
             ]
             metric_sets.append(
@@ -87,6 +92,8 @@ def card_view(model: ServedModel, store: ModelStore) -> CardView:
     plots = []
     if first.get("roc_curve"):
         plots.append(roc_plot(first["roc_curve"], first.get("positive_class", "")))
+    if first.get("calibration"):
+        plots.append(calibration_plot(first["calibration"], first.get("positive_class", "")))
     if first.get("predicted_vs_actual"):
         plots.append(scatter_plot(first["predicted_vs_actual"]))
     importances = card.get("feature_importances") or {}
@@ -152,4 +159,17 @@ def scatter_plot(pairs: list[list[float]]) -> Plot:
         x_ticks=ticks(low, high),
         y_ticks=ticks(low, high),
         scatter=[(scale(a), PLOT - scale(p)) for a, p in pairs],
+    )
+
+
+def calibration_plot(points: list[list[float]], positive: str) -> Plot:
+    """Observed rate against predicted probability, per bin; calibrated = on the diagonal."""
+    return Plot(
+        title=f"Calibration ({positive})" if positive else "Calibration",
+        x_label="predicted probability",
+        y_label="observed rate",
+        points=" ".join(f"{p * PLOT:.2f},{PLOT - rate * PLOT:.2f}" for p, rate, _ in points),
+        x_ticks=ticks(0.0, 1.0),
+        y_ticks=ticks(0.0, 1.0),
+        scatter=[(p * PLOT, PLOT - rate * PLOT) for p, rate, _ in points],
     )

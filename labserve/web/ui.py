@@ -122,8 +122,9 @@ def tabular_page(
         }
         row, errors = form_errors(model.input_model, typed)
         if row is not None:
+            parameters = {"explain": True} if model.can_explain else None
             prediction = predict_rows(
-                model, [row.model_dump(by_alias=True)], row_prefix=""
+                model, [row.model_dump(by_alias=True)], parameters, row_prefix=""
             ).predictions[0]
             result = result_view(model, prediction)
     status = 422 if errors or upload_error else 200
@@ -148,6 +149,18 @@ def result_view(model: TabularModel, prediction: dict[str, Any]) -> dict[str, An
         view["ranked"] = sorted(probabilities.items(), key=lambda item: -item[1])
     if model.positive_index is not None:
         view["decision"] = {"positive_class": model.positive_class, "threshold": model.threshold}
+    explained = prediction.get("contributions")
+    if explained:
+        ranked = sorted(explained["values"].items(), key=lambda item: -abs(item[1]))
+        largest = max((abs(v) for _, v in ranked), default=0.0) or 1.0
+        view["explanation"] = {
+            "of": explained.get("class"),
+            "baseline": explained["baseline"],
+            "bars": [
+                {"feature": name, "value": value, "width": 50 * abs(value) / largest}
+                for name, value in ranked
+            ],
+        }
     return view
 
 

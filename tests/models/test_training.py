@@ -37,7 +37,11 @@ def test_metadata_records_provenance(metadata: dict, trained_instance: Path) -> 
     assert metadata["kind"] == "sklearn"
     assert metadata["task"] == "classification"
     assert metadata["classes"] == ["Benign", "Malignant"]
-    assert metadata["decision"] == {"positive_class": "Malignant", "threshold": 0.5}
+    decision = metadata["decision"]
+    assert decision["positive_class"] == "Malignant"
+    assert decision["chosen_by"] == (
+        "the highest threshold with sensitivity >= 0.95 for Malignant on 5-fold cross-validation"
+    )
     assert metadata["artifact"]["sha256"] == sha256_file(artifact)
     assert metadata["training_data"]["sha256"] == sha256_file(bundled_data_path())
     assert metadata["training_data"]["split"]["stratified"] is True
@@ -75,6 +79,20 @@ def test_metrics_are_computed_and_plausible(metadata: dict) -> None:
     importances = metadata["feature_importances"]
     assert importances["method"].startswith("impurity")
     assert {v["feature"] for v in importances["values"]} == set(FEATURE_NAMES)
+
+
+def test_the_threshold_is_chosen_for_sensitivity_on_cross_validation(metadata: dict) -> None:
+    threshold = metadata["decision"]["threshold"]
+    cv = metadata["metrics"]["cross_validation"]
+    assert cv["sensitivity"] >= 0.95
+    assert 0.05 < threshold < 0.5  # lower than the default: fewer cancers missed
+    # the highest such threshold: one vote step higher would miss more than 5% on CV
+    held = metadata["metrics"]["held_out"]
+    assert held["sensitivity"] > 0.9  # vs 0.833 at a fixed 0.5 on the same split
+    for name in ("held_out", "cross_validation"):
+        points = metadata["metrics"][name]["calibration"]
+        assert sum(n for _, _, n in points) == metadata["metrics"][name]["n"]
+        assert all(0 <= p <= 1 and 0 <= rate <= 1 for p, rate, _ in points)
 
 
 def test_training_is_reproducible(tmp_path: Path, metadata: dict, trained_instance: Path) -> None:

@@ -330,3 +330,25 @@ def test_unexpected_errors_reveal_nothing(
     }
     assert b"secret" not in response.data
     assert b"Traceback" not in response.data
+
+
+def test_predictions_explain_themselves_on_request(
+    client: FlaskClient, malignant_row: dict
+) -> None:
+    plain = client.post(PREDICT, json={"inputs": [malignant_row]}).get_json()["predictions"][0]
+    assert "contributions" not in plain
+    body = client.post(
+        PREDICT, json={"inputs": [malignant_row], "parameters": {"explain": True}}
+    ).get_json()
+    prediction = body["predictions"][0]
+    explained = prediction["contributions"]
+    assert explained["class"] == "Malignant"
+    assert set(explained["values"]) == set(ROW)
+    total = explained["baseline"] + sum(explained["values"].values())
+    # exact in scikit-learn's arithmetic; the served probability is rounded to 4 decimals
+    assert total == pytest.approx(prediction["probabilities"]["Malignant"], abs=6e-5)
+    refused = client.post(
+        "/api/v1/models/summarizer/predict",
+        json={"inputs": [{"text": "A text."}], "parameters": {"explain": True}},
+    )
+    assert (refused.status_code, refused.get_json()["field"]) == (422, "parameters.explain")

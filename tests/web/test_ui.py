@@ -53,7 +53,7 @@ def test_form_has_labelled_fields_with_units_ranges_and_examples(client: FlaskCl
     assert "ROC curve (Malignant = positive)" in page
     assert "Held-out test set" in page
     assert "Feature importance" in page
-    assert "Malignant when its probability is at least 0.50" in page
+    assert re.search(r"Malignant when its probability is at least 0\.\d\d", page)
     assert '<link rel="stylesheet" href="/static/styles.css">' in page
     assert "http://" not in page
     assert "https://" not in page
@@ -79,7 +79,7 @@ def test_tutorial_form_route_renders_a_result(client: FlaskClient, malignant_row
     page = response.get_data(as_text=True)
     assert 'id="predicted-label">Malignant<' in page
     assert re.search(r'aria-label="probability of Malignant">\d+\.\d%</meter>', page)
-    assert "Malignant is predicted when its probability is at least 50%" in page
+    assert re.search(r"Malignant is predicted when its probability is at least \d+%", page)
     assert "Model version" in page
     assert f'value="{malignant_row["radius_mean"]!r}"' in page  # the form keeps the values
 
@@ -132,3 +132,21 @@ def test_out_of_training_range_is_flagged(client: FlaskClient, benign_row: dict)
 
 def test_unknown_model_page_is_404(client: FlaskClient) -> None:
     assert client.get("/models/nope").status_code == 404
+
+
+def test_a_prediction_explains_itself_with_contributions(
+    client: FlaskClient, malignant_row: dict
+) -> None:
+    page = client.post("/models/diagnosis", data=as_form(malignant_row)).get_data(as_text=True)
+    assert "each input's contribution to the probability of Malignant" in page
+    values = [float(v) for v in re.findall(r"<td>([+-]\d\.\d{3})</td>", page)]
+    assert len(values) == 6
+    assert values == sorted(values, key=abs, reverse=True)
+
+
+def test_the_card_shows_calibration_and_the_chosen_threshold(client: FlaskClient) -> None:
+    page = client.get("/models/diagnosis").get_data(as_text=True)
+    assert "Calibration (Malignant)" in page
+    assert "observed rate" in page
+    assert re.search(r"Sensitivity at threshold 0\.\d+", page)
+    assert "the highest threshold with sensitivity &gt;= 0.95" in page
