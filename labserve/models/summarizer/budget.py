@@ -10,8 +10,12 @@ one word of the budget. A summary of at most ``maxlen`` budget words therefore h
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from labserve.models.summarizer.sentences import Span
+import numpy as np
+import numpy.typing as npt
+
+from labserve.models.summarizer.sentences import Span, sentence_index
 
 #: Characters of one token that count as one word of the budget.
 LONGEST_WORD = 30
@@ -27,7 +31,26 @@ def token_units(length: int) -> int:
 
 def span_units(text: str, span: Span) -> int:
     """Budget words of ``text[span]``."""
-    return sum(token_units(len(token)) for token in text[span[0] : span[1]].split())
+    tokens = text[span[0] : span[1]].split()
+    if span[1] - span[0] <= LONGEST_WORD or max(map(len, tokens), default=0) <= LONGEST_WORD:
+        return len(tokens)
+    return sum(token_units(len(token)) for token in tokens)
+
+
+def sentence_sizes(
+    text: str, spans: Sequence[Span]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Words and budget words of every sentence, from one pass over the text."""
+    if not spans:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    bounds = np.asarray([match.span() for match in _TOKEN.finditer(text)], dtype=np.int64)
+    owner = sentence_index(spans, bounds[:, 0])
+    lengths = bounds[:, 1] - bounds[:, 0]
+    costs = np.maximum(1, -(-lengths // LONGEST_WORD))
+    words = np.bincount(owner, minlength=len(spans)).astype(np.int64)
+    units = np.bincount(owner, weights=costs, minlength=len(spans)).astype(np.int64)
+    return words, units
 
 
 def cut_span(text: str, span: Span, units: int) -> Span:

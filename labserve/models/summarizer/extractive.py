@@ -22,13 +22,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labserve.models.summarizer.budget import ELLIPSIS, cut_span, cut_text, span_units
+from labserve.models.summarizer.budget import ELLIPSIS, cut_span, cut_text, sentence_sizes
 from labserve.models.summarizer.scoring import sentence_quality
 from labserve.models.summarizer.selection import choose_sentences
 from labserve.models.summarizer.sentences import sentence_spans, sentence_text
 from labserve.models.summarizer.structure import analyse_layout
 
-__all__ = ["ELLIPSIS", "NEIGHBOURS", "Extract", "extract", "summarize_batch", "summarize_extractive"]
+__all__ = [
+    "ELLIPSIS",
+    "NEIGHBOURS",
+    "Extract",
+    "extract",
+    "summarize_batch",
+    "summarize_extractive",
+]
 
 #: Sentences shorter than this (labels, fragments) are only taken when nothing else exists.
 SHORT_SENTENCE_WORDS = 4
@@ -68,19 +75,18 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
     if not 1 <= minlen <= maxlen:
         raise ValueError(f"need 1 <= minlen <= maxlen, got minlen={minlen}, maxlen={maxlen}")
     spans = sentence_spans(text)
-    sentences = [sentence_text(text, span) for span in spans]
-    units = [span_units(text, span) for span in spans]
-    if sum(units) <= maxlen:
-        return [Extract(*span, sentence) for span, sentence in zip(spans, sentences, strict=True)]
+    words, units = sentence_sizes(text, spans)
+    if units.sum() <= maxlen:
+        return [Extract(*span, sentence_text(text, span)) for span in spans]
     layout = analyse_layout(text, spans)
-    quality, vectors = sentence_quality(sentences, layout)
-    words = np.asarray([len(sentence.split()) for sentence in sentences])
+    quality, vectors = sentence_quality(text, spans, layout)
     real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading
     eligible = real & ~layout.back_matter
-    picks = choose_sentences(units, quality, vectors, eligible, maxlen, minlen)
+    sizes = units.tolist()
+    picks = choose_sentences(sizes, quality, vectors, eligible, maxlen, minlen)
     if not picks:  # all back matter, or only headings and fragments: take what there is
         fallback = real if real.any() else np.ones(len(spans), dtype=bool)
-        picks = choose_sentences(units, quality, vectors, fallback, maxlen, minlen)
+        picks = choose_sentences(sizes, quality, vectors, fallback, maxlen, minlen)
     extracts: list[Extract] = []
     for pick in picks:
         span = spans[pick.index]
@@ -88,7 +94,7 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
             kept = cut_span(text, span, pick.units)
             extracts.append(Extract(*kept, cut_text(text, kept)))
         else:
-            extracts.append(Extract(*span, sentences[pick.index]))
+            extracts.append(Extract(*span, sentence_text(text, span)))
     return extracts
 
 

@@ -29,6 +29,7 @@ from labserve.models.features import describe_validation_error
 from labserve.models.summarizer import extractive
 from labserve.models.summarizer.cleaning import clean_text, count_words
 from labserve.models.summarizer.sentences import SPLITTER_NAME
+from labserve.models.summarizer.spans import TracedSummary, summarize_batch_with_sources
 
 if TYPE_CHECKING:
     from labserve.models.summarizer.transformers_backend import TransformersSummarizer
@@ -90,6 +91,13 @@ class SummaryParameters(BaseModel):
     strip_digits: bool = Field(
         default=False,
         description="Remove all digits first (the old tutorial behaviour; loses doses, genes).",
+    )
+    return_sources: bool = Field(
+        default=False,
+        description=(
+            "Add 'sources': each summary sentence's character span (start, end, text) in the "
+            "input as sent. Extractive backend only."
+        ),
     )
 
     @model_validator(mode="before")
@@ -218,8 +226,13 @@ class SummarizerModel(ServedModel[SummaryInput]):
         """
         params = parameters if isinstance(parameters, SummaryParameters) else SummaryParameters()
         texts = [clean_text(row.text, strip_digits=params.strip_digits) for row in rows]
-        summaries = self._summarize_batch(texts, params)
-        return [
+        traced = self._summarize_with_sources(rows, params) if params.return_sources else None
+        summaries = (
+            [item.summary for item in traced]
+            if traced is not None
+            else self._summarize_batch(texts, params)
+        )
+        predictions: list[Prediction] = [
             {
                 "summary_text": summary,
                 "input_words": count_words(text),
@@ -228,6 +241,26 @@ class SummarizerModel(ServedModel[SummaryInput]):
             }
             for text, summary in zip(texts, summaries, strict=True)
         ]
+        for prediction, item in zip(predictions, traced or [], strict=False):
+            prediction["sources"] = [source.as_dict() for source in item.sources]
+        return predictions
+
+    def _summarize_with_sources(
+        self, rows: Sequence[SummaryInput], params: SummaryParameters
+    ) -> list[TracedSummary]:
+        # Spans point into text as sent, so the extractive backend cleans it itself (with an
+        # offset map); an abstractive summary has no spans to give.
+        if self.backend != "extractive":
+            raise InvalidInput(
+                "parameters.return_sources: only the extractive backend can trace sentences",
+                field="parameters.return_sources",
+            )
+        return summarize_batch_with_sources(
+            [row.text for row in rows],
+            params.maxlen,
+            params.minlen,
+            strip_digits=params.strip_digits,
+        )
 
     def _summarize_batch(self, texts: list[str], params: SummaryParameters) -> list[str]:
         # Digit stripping may leave nothing of a text; its summary is then empty.

@@ -76,7 +76,9 @@ class MappedText:
         if replacement:
             removed_before = np.concatenate(([0], np.cumsum(match_ends - match_starts)[:-1]))
             where = np.repeat(match_starts - removed_before, len(replacement))
-            starts = np.insert(starts, where, np.repeat(self.starts[match_starts], len(replacement)))
+            starts = np.insert(
+                starts, where, np.repeat(self.starts[match_starts], len(replacement))
+            )
             ends = np.insert(ends, where, np.repeat(self.ends[match_ends - 1], len(replacement)))
         return MappedText(text, starts, ends)
 

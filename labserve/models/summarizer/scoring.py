@@ -17,7 +17,6 @@ were chosen on one half of a development set and checked on the other (see
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,7 +25,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING
-from labserve.models.summarizer.structure import Layout
+from labserve.models.summarizer.sentences import Span, sentence_index
+from labserve.models.summarizer.structure import BoolArray, Layout
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -58,70 +58,105 @@ def stem(word: str) -> str:
     return word[:-1]
 
 
-def content_terms(sentence: str) -> list[str]:
-    """The sentence's topic words: lower-cased, plurals folded, stop words and numbers out."""
+def lower_same_length(text: str) -> str:
+    """``text.lower()`` with offsets unchanged (only ``İ`` grows when lower-cased)."""
+    return text.replace("\u0130", "I").lower()
+
+
+def content_terms(lowered: str) -> list[str]:
+    """Topic words of a lower-cased sentence: plurals folded, stop words and numbers out."""
     return [
-        stem(token)
-        for token in _TOKEN.findall(sentence.lower())
+        stem(token) if token[-1] == "s" else token
+        for token in _TOKEN.findall(lowered)
         if token not in _STOP_WORDS and not _NUMBER_LIKE.fullmatch(token)
     ]
 
 
-def sentence_vectors(sentences: Sequence[str]) -> sp.csr_matrix:
-    """L2-normalised TF-IDF rows (sublinear term frequency, smoothed IDF over sentences).
+def term_vectors(lowered: str, spans: Sequence[Span]) -> sp.csr_matrix:
+    """L2-normalised TF-IDF rows of the sentences at ``spans`` in a lower-cased text.
 
-    A sentence without content words gets an all-zero row.
+    Sublinear term frequency, smoothed IDF over sentences. Built from one regex pass over the
+    whole text (no per-sentence objects, no scikit-learn vectoriser), so it stays fast for
+    texts of hundreds of thousands of tiny sentences. A sentence without content words gets an
+    all-zero row.
     """
+    n = len(spans)
     vocabulary: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    counts: list[int] = []
-    for row, sentence in enumerate(sentences):
-        for term, count in Counter(content_terms(sentence)).items():
-            rows.append(row)
-            cols.append(vocabulary.setdefault(term, len(vocabulary)))
-            counts.append(count)
-    n = len(sentences)
-    columns = np.asarray(cols, dtype=np.int64)
-    frequency = np.bincount(columns, minlength=len(vocabulary))
-    idf = np.log((1 + n) / (1 + frequency)) + 1.0
-    weights = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * idf[columns]
-    matrix = sp.csr_matrix(
-        (weights, (np.asarray(rows, dtype=np.int64), columns)), shape=(n, len(vocabulary))
-    )
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    columns: list[int] = []
+    positions: list[int] = []
+    for match in _TOKEN.finditer(lowered):
+        token = match.group()
+        if token in _STOP_WORDS or _NUMBER_LIKE.fullmatch(token):
+            continue
+        term = stem(token) if token[-1] == "s" else token
+        columns.append(vocabulary.setdefault(term, len(vocabulary)))
+        positions.append(match.start())
+    width = max(len(vocabulary), 1)
+    rows = sentence_index(spans, positions) if n else np.zeros(0, dtype=np.int64)
+    keys, counts = np.unique(rows * width + np.asarray(columns, dtype=np.int64), return_counts=True)
+    rows, cols = keys // width, keys % width
+    idf = np.log((1 + n) / (1 + np.bincount(cols, minlength=width))) + 1.0
+    data = (1.0 + np.log(counts.astype(np.float64))) * idf[cols]
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=n))
     norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
+    data /= norms[rows]
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n))))
+    return sp.csr_matrix((data, cols, indptr), shape=(n, width))
+
+
+def sentence_vectors(sentences: Sequence[str]) -> sp.csr_matrix:
+    """``term_vectors`` of a list of sentences (a convenience for callers and tests)."""
+    spans: list[Span] = []
+    offset = 0
+    for sentence in sentences:
+        spans.append((offset, offset + len(sentence)))
+        offset += len(sentence) + 1
+    return term_vectors(lower_same_length("\n".join(sentences)), spans)
 
 
 def centrality(vectors: sp.csr_matrix) -> FloatArray:
     """Cosine similarity of each row to the centroid of all rows (0 for empty rows)."""
-    centroid = np.asarray(vectors.sum(axis=0)).ravel()
+    n, width = vectors.shape
+    columns = vectors.indices
+    centroid = np.bincount(columns, weights=vectors.data, minlength=width)
     norm = float(np.linalg.norm(centroid))
     if norm == 0:
-        return np.zeros(vectors.shape[0])
-    return np.asarray(vectors @ (centroid / norm), dtype=np.float64).ravel()
+        return np.zeros(n)
+    rows = np.repeat(np.arange(n), np.diff(vectors.indptr))
+    return np.bincount(rows, weights=vectors.data * centroid[columns], minlength=n) / norm
 
 
-def cue_weights(sentences: Sequence[str]) -> FloatArray:
+def _flags(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> BoolArray:
+    """Sentences in which ``pattern`` matches at the start of a word."""
+    starts = [
+        match.start()
+        for match in pattern.finditer(lowered)
+        if match.start() == 0
+        or not lowered[match.start() - 1].isalnum()
+        or not lowered[match.start()].isalnum()
+    ]
+    flags = np.zeros(len(spans), dtype=bool)
+    if starts and spans:
+        flags[sentence_index(spans, starts)] = True
+    return flags
+
+
+def cue_weights(lowered: str, spans: Sequence[Span]) -> FloatArray:
     """Multipliers for what each sentence says (see ``cues``)."""
-    weights = np.empty(len(sentences))
-    for index, sentence in enumerate(sentences):
-        up = 1.0
-        if CONTRIBUTION.search(sentence):
-            up += CONTRIBUTION_WEIGHT
-        if FINDING.search(sentence):
-            up += FINDING_WEIGHT
-        down = 1.0 + DETAIL_WEIGHT if DETAIL.search(sentence) else 1.0
-        weights[index] = up / down
-    return weights
+    up = (
+        1.0
+        + CONTRIBUTION_WEIGHT * _flags(CONTRIBUTION, lowered, spans)
+        + FINDING_WEIGHT * _flags(FINDING, lowered, spans)
+    )
+    return np.asarray(up / np.where(_flags(DETAIL, lowered, spans), 1.0 + DETAIL_WEIGHT, 1.0))
 
 
 def sentence_quality(
-    sentences: Sequence[str], layout: Layout
+    text: str, spans: Sequence[Span], layout: Layout
 ) -> tuple[FloatArray, sp.csr_matrix]:
     """Summary value per word of each sentence, and the TF-IDF vectors behind it."""
-    vectors = sentence_vectors(sentences)
-    quality = centrality(vectors) * cue_weights(sentences)
+    lowered = lower_same_length(text)
+    vectors = term_vectors(lowered, spans)
+    quality = centrality(vectors) * cue_weights(lowered, spans)
     quality *= np.where(layout.summarising, 1.0 + SUMMARISING_WEIGHT, 1.0)
     return quality, vectors

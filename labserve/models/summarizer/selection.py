@@ -34,6 +34,8 @@ REDUNDANCY = 0.9
 CUT_DISCOUNT = 0.7
 #: Fewest budget words worth keeping of a cut sentence (or all of a smaller budget).
 MIN_CUT_WORDS = 10
+#: Candidate rows x vocabulary up to which similarities are computed on dense arrays.
+DENSE_CELLS = 200_000
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -84,18 +86,21 @@ def _knapsack(
         if width > maxlen:
             too_long.append(position)
             continue
-        source = np.arange(maxlen - width + 1)
-        near = closeness[source, position]
-        usable = value[source] > -np.inf
+        # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing `width`
+        # higher. Right-hand sides are computed from the old arrays before anything is written.
+        keep = maxlen - width + 1
+        near = closeness[:keep, position]
+        reached = value[:keep] + width * quality[index] * (1.0 - near)
+        better = reached > value[width:]
         if avoid_repeats:
-            usable &= near < REDUNDANCY
-        reached = value[source] + width * quality[index] * (1.0 - near)
-        target = source + width
-        better = usable & (reached > value[target])
-        source, target = source[better], target[better]
-        value[target] = reached[better]
-        members[target] = members[source] | (np.int64(1) << position)
-        closeness[target] = np.maximum(closeness[source], similarity[position])
+            better &= near < REDUNDANCY
+        if not better.any():
+            continue
+        new_closeness = np.maximum(closeness[:keep][better], similarity[position])
+        new_members = members[:keep][better] | (np.int64(1) << position)
+        value[width:][better] = reached[better]
+        members[width:][better] = new_members
+        closeness[width:][better] = new_closeness
     reachable = np.flatnonzero(value > -np.inf)
     solutions = [
         _Solution(float(value[total]), int(total), int(members[total]), None)
@@ -150,7 +155,11 @@ def choose_sentences(
     if not candidates:
         return []
     rows = vectors[candidates]
-    similarity = np.asarray((rows @ rows.T).toarray(), dtype=np.float64)
+    if rows.shape[0] * rows.shape[1] <= DENSE_CELLS:  # small: dense is faster than sparse
+        dense = rows.toarray()
+        similarity = dense @ dense.T
+    else:
+        similarity = np.asarray((rows @ rows.T).toarray(), dtype=np.float64)
     np.fill_diagonal(similarity, 0.0)
     best: _Solution | None = None
     for avoid_repeats in (True, False):

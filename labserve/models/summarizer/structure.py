@@ -22,8 +22,9 @@ import numpy.typing as npt
 
 from labserve.models.summarizer.sentences import Span
 
-#: A heading has at most this many words.
+#: A heading has at most this many words (and characters).
 HEADING_WORDS = 12
+HEADING_CHARS = 200
 #: Body paragraphs a text needs before its last one is taken for its conclusions.
 MIN_PARAGRAPHS = 5
 
@@ -67,12 +68,8 @@ def _heading_name(sentence: str) -> str:
     return _NUMBERING.sub("", sentence.strip().lower()).rstrip(":").strip()
 
 
-def _is_heading(sentence: str, alone_in_paragraph: bool) -> bool:
-    return (
-        alone_in_paragraph
-        and len(sentence.split()) <= HEADING_WORDS
-        and sentence.rstrip()[-1:] not in ".!?"
-    )
+def _is_heading(sentence: str) -> bool:
+    return len(sentence.split()) <= HEADING_WORDS and sentence.rstrip()[-1:] not in ".!?"
 
 
 def analyse_layout(text: str, spans: Sequence[Span]) -> Layout:
@@ -83,24 +80,30 @@ def analyse_layout(text: str, spans: Sequence[Span]) -> Layout:
     paragraph = np.searchsorted(breaks, starts).astype(np.int64)
     sizes = np.bincount(paragraph, minlength=int(paragraph.max(initial=0)) + 1)
     heading = np.zeros(n, dtype=bool)
+    for index in np.flatnonzero(sizes[paragraph] == 1).tolist():  # headings stand alone
+        start, end = spans[index]
+        heading[index] = end - start <= HEADING_CHARS and _is_heading(text[start:end])
     back_matter = np.zeros(n, dtype=bool)
     summarising = np.zeros(n, dtype=bool)
-    section = ""
     found_summarising = False
-    for index, (start, end) in enumerate(spans):
-        sentence = text[start:end]
-        if _is_heading(sentence, sizes[paragraph[index]] == 1):
-            heading[index] = True
-            name = _heading_name(sentence)
-            if _SUMMARISING_HEADING.fullmatch(name):
-                section, found_summarising = "summarising", True
-            elif _BACK_MATTER_HEADING.fullmatch(name):
-                section = "back"
-            else:
-                section = ""
-            continue
-        back_matter[index] = section == "back"
-        summarising[index] = section == "summarising"
+    section_start, section = 0, ""
+    boundaries: list[int] = [*np.flatnonzero(heading).tolist(), n]
+    for index in boundaries:
+        # Sentences from the previous heading up to this one belong to its section.
+        back_matter[section_start:index] = section == "back"
+        summarising[section_start:index] = section == "summarising"
+        if index == n:
+            break
+        name = _heading_name(text[spans[index][0] : spans[index][1]])
+        if _SUMMARISING_HEADING.fullmatch(name):
+            section, found_summarising = "summarising", True
+        elif _BACK_MATTER_HEADING.fullmatch(name):
+            section = "back"
+        else:
+            section = ""
+        section_start = index + 1
+    back_matter &= ~heading
+    summarising &= ~heading
     if not found_summarising:
         body = ~heading & ~back_matter
         body_paragraphs = np.unique(paragraph[body])

@@ -46,7 +46,7 @@ def rank_sentences(text: str) -> tuple[list[str], np.ndarray]:
     """The sentences of ``text`` and their summary value per word."""
     spans = sentence_spans(text)
     sentences = [" ".join(text[start:end].split()) for start, end in spans]
-    quality, _ = sentence_quality(sentences, analyse_layout(text, spans))
+    quality, _ = sentence_quality(text, spans, analyse_layout(text, spans))
     return sentences, quality
 
 
