@@ -32,10 +32,14 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Extra weight (as a fraction) of a sentence stating the authors' contribution.
 CONTRIBUTION_WEIGHT = 0.5
+#: Further extra weight of the first such sentence (the thesis statement).
+THESIS_WEIGHT = 0.5
 #: Extra weight of a sentence framing a result as a conclusion.
 FINDING_WEIGHT = 0.25
 #: Extra weight of a sentence in an abstract, summary or conclusions section.
 SUMMARISING_WEIGHT = 0.5
+#: Extra weight of the text's opening sentence (it states the topic).
+OPENING_WEIGHT = 0.5
 #: Weight lost (as a divisor 1 + w) by a sentence pointing at figures, protocol or citations.
 DETAIL_WEIGHT = 0.5
 
@@ -143,9 +147,14 @@ def _flags(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> Boo
 
 def cue_weights(lowered: str, spans: Sequence[Span]) -> FloatArray:
     """Multipliers for what each sentence says (see ``cues``)."""
+    contribution = _flags(CONTRIBUTION, lowered, spans)
+    thesis = np.zeros(len(spans), dtype=bool)
+    if contribution.any():  # the first statement of the authors' contribution
+        thesis[int(np.argmax(contribution))] = True
     up = (
         1.0
-        + CONTRIBUTION_WEIGHT * _flags(CONTRIBUTION, lowered, spans)
+        + CONTRIBUTION_WEIGHT * contribution
+        + THESIS_WEIGHT * thesis
         + FINDING_WEIGHT * _flags(FINDING, lowered, spans)
     )
     return np.asarray(up / np.where(_flags(DETAIL, lowered, spans), 1.0 + DETAIL_WEIGHT, 1.0))
@@ -159,4 +168,5 @@ def sentence_quality(
     vectors = term_vectors(lowered, spans)
     quality = centrality(vectors) * cue_weights(lowered, spans)
     quality *= np.where(layout.summarising, 1.0 + SUMMARISING_WEIGHT, 1.0)
+    quality *= np.where(layout.opening, 1.0 + OPENING_WEIGHT, 1.0)
     return quality, vectors

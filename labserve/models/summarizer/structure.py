@@ -56,12 +56,14 @@ class Layout:
         back_matter: The sentence is in acknowledgements, references and the like.
         summarising: The sentence is in an abstract, summary or conclusions section, or
             (in a long text without such headings) in its last body paragraph.
+        opening: The sentence is the first of the body (not a heading or back matter).
     """
 
     paragraph: IntArray
     heading: BoolArray
     back_matter: BoolArray
     summarising: BoolArray
+    opening: BoolArray
 
 
 def _heading_name(sentence: str) -> str:
@@ -109,4 +111,8 @@ def analyse_layout(text: str, spans: Sequence[Span]) -> Layout:
         body_paragraphs = np.unique(paragraph[body])
         if len(body_paragraphs) >= MIN_PARAGRAPHS:
             summarising = body & (paragraph == body_paragraphs[-1])
-    return Layout(paragraph, heading, back_matter, summarising)
+    opening = np.zeros(n, dtype=bool)
+    body = np.flatnonzero(~heading & ~back_matter)
+    if len(body):
+        opening[body[0]] = True
+    return Layout(paragraph, heading, back_matter, summarising, opening)
