@@ -119,15 +119,19 @@ def sentence_vectors(sentences: Sequence[str]) -> sp.csr_matrix:
 
 
 def centrality(vectors: sp.csr_matrix) -> FloatArray:
-    """Cosine similarity of each row to the centroid of all rows (0 for empty rows)."""
+    """Cosine similarity of each row to the centroid of the OTHER rows (0 for empty rows).
+
+    Leaving the sentence itself out matters in short texts: otherwise an off-topic sentence
+    is similar to the centroid through its own contribution to it.
+    """
     n, width = vectors.shape
     columns = vectors.indices
     centroid = np.bincount(columns, weights=vectors.data, minlength=width)
-    norm = float(np.linalg.norm(centroid))
-    if norm == 0:
-        return np.zeros(n)
     rows = np.repeat(np.arange(n), np.diff(vectors.indptr))
-    return np.bincount(rows, weights=vectors.data * centroid[columns], minlength=n) / norm
+    dots = np.bincount(rows, weights=vectors.data * centroid[columns], minlength=n)
+    self_norms = np.bincount(rows, weights=vectors.data * vectors.data, minlength=n)  # 1 or 0
+    rest = np.sqrt(np.maximum(float(centroid @ centroid) - 2 * dots + self_norms, 0.0))
+    return np.divide(dots - self_norms, rest, out=np.zeros(n), where=rest > 1e-12)
 
 
 def _flags(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> BoolArray:

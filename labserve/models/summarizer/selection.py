@@ -3,7 +3,8 @@
 Each candidate sentence is worth its length in budget words times its quality per word
 (``scoring``), less the share it repeats of sentences already chosen: a candidate whose cosine
 similarity to a chosen sentence is ``s`` keeps ``1 - s`` of its value, and one above
-``REDUNDANCY`` is not taken at all while another way to reach ``minlen`` exists. A dynamic
+``REDUNDANCY`` is not taken at all while another way to reach ``minlen`` exists (and a
+duplicate, never). A dynamic
 programme over the total length (0/1 knapsack, one state per total of budget words) finds the
 most valuable set of whole sentences among the ``CANDIDATES`` best per word; since value grows
 with every useful word, it fills the budget as far as whole sentences allow.
@@ -30,6 +31,8 @@ import scipy.sparse as sp
 CANDIDATES = 48
 #: Cosine similarity at or above which a candidate repeats a chosen sentence.
 REDUNDANCY = 0.9
+#: Similarity at which a candidate says the same as a chosen sentence: never taken twice.
+DUPLICATE = 0.999
 #: Value kept by a sentence cut to fit, per word, relative to a whole sentence.
 CUT_DISCOUNT = 0.7
 #: Fewest budget words worth keeping of a cut sentence (or all of a smaller budget).
@@ -91,9 +94,7 @@ def _knapsack(
         keep = maxlen - width + 1
         near = closeness[:keep, position]
         reached = value[:keep] + width * quality[index] * (1.0 - near)
-        better = reached > value[width:]
-        if avoid_repeats:
-            better &= near < REDUNDANCY
+        better = (reached > value[width:]) & (near < (REDUNDANCY if avoid_repeats else DUPLICATE))
         if not better.any():
             continue
         new_closeness = np.maximum(closeness[:keep][better], similarity[position])
@@ -112,8 +113,7 @@ def _knapsack(
         near = closeness[totals, position]
         rooms = maxlen - totals
         reached = value[totals] + rooms * quality[candidates[position]] * CUT_DISCOUNT * (1 - near)
-        if avoid_repeats:
-            reached = np.where(near < REDUNDANCY, reached, -np.inf)
+        reached = np.where(near < (REDUNDANCY if avoid_repeats else DUPLICATE), reached, -np.inf)
         if len(reached) == 0 or not np.isfinite(reached.max()):
             continue
         best = int(np.argmax(reached))

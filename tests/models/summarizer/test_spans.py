@@ -63,14 +63,17 @@ def test_a_cut_sentence_gets_the_span_of_the_part_kept() -> None:
 
 
 def test_with_strip_digits_spans_still_cover_the_input_region() -> None:
-    traced = summarize_with_sources(MESSY, 40, 20, strip_digits=True)
-    assert traced.summary == summarize_extractive(clean_text(MESSY, strip_digits=True), 40, 20)
-    assert_well_formed(MESSY, traced.sources)
-    for source in traced.sources:
-        assert clean_text(source.text, strip_digits=True) in traced.summary
-    assert any(char.isdigit() for source in traced.sources for char in source.text) or not any(
-        char.isdigit() for char in MESSY
+    text = (
+        "In 2019 we treated 40 cell lines with 3.5 mg/mL cisplatin.  Restoring p53 in 12 lines "
+        "raised apoptosis from 12% to 43%.\n\nIn 2020 BRCA1 loss in 4 lines blocked the effect."
     )
+    traced = summarize_with_sources(text, 14, 5, strip_digits=True)
+    assert traced.summary == summarize_extractive(clean_text(text, strip_digits=True), 14, 5)
+    assert_well_formed(text, traced.sources)
+    assert not any(char.isdigit() for char in traced.summary)
+    for source in traced.sources:
+        assert any(char.isdigit() for char in source.text)  # the input region, digits and all
+        assert clean_text(source.text, strip_digits=True) in traced.summary
 
 
 def test_decomposed_unicode_maps_to_the_composed_summary() -> None:
