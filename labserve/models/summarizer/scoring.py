@@ -131,7 +131,8 @@ def centrality(vectors: sp.csr_matrix) -> FloatArray:
     dots = np.bincount(rows, weights=vectors.data * centroid[columns], minlength=n)
     self_norms = np.bincount(rows, weights=vectors.data * vectors.data, minlength=n)  # 1 or 0
     rest = np.sqrt(np.maximum(float(centroid @ centroid) - 2 * dots + self_norms, 0.0))
-    return np.divide(dots - self_norms, rest, out=np.zeros(n), where=rest > 1e-12)
+    similarity: FloatArray = np.divide(dots - self_norms, rest, out=np.zeros(n), where=rest > 1e-12)
+    return similarity
 
 
 def _flags(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> BoolArray:

@@ -112,7 +112,6 @@ def analyse_layout(text: str, spans: Sequence[Span]) -> Layout:
         if len(body_paragraphs) >= MIN_PARAGRAPHS:
             summarising = body & (paragraph == body_paragraphs[-1])
     opening = np.zeros(n, dtype=bool)
-    body = np.flatnonzero(~heading & ~back_matter)
-    if len(body):
-        opening[body[0]] = True
+    first = np.flatnonzero(~heading & ~back_matter)[:1]
+    opening[first] = True
     return Layout(paragraph, heading, back_matter, summarising, opening)
