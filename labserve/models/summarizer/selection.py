@@ -3,11 +3,11 @@
 Each candidate sentence is worth its length in budget words times its quality per word
 (``scoring``), less the share it repeats of sentences already chosen: a candidate whose cosine
 similarity to a chosen sentence is ``s`` keeps ``1 - s`` of its value, and one above
-``REDUNDANCY`` is not taken at all while another way to reach ``minlen`` exists (and a
-duplicate, never). A dynamic
-programme over the total length (0/1 knapsack, one state per total of budget words) finds the
-most valuable set of whole sentences among the ``CANDIDATES`` best per word; since value grows
-with every useful word, it fills the budget as far as whole sentences allow.
+``REDUNDANCY`` is not taken at all while another way to reach ``minlen`` exists (a duplicate
+never is). A dynamic programme over the total length (0/1 knapsack, one state per total of
+budget words) finds the most valuable set of whole sentences among the ``CANDIDATES`` best per
+word; since value grows with every useful word, it fills the budget as far as whole sentences
+allow.
 
 A sentence is cut (and later marked with an ellipsis) only when maxlen forces it: the
 sentence is longer than maxlen, so it can never appear whole, yet it is among the best. Its

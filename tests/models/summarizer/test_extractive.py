@@ -243,3 +243,12 @@ def test_bad_lengths_raise(maxlen: int, minlen: int) -> None:
 
 def test_empty_text_gives_an_empty_summary() -> None:
     assert summarize_extractive("   ", 10, 5) == ""
+
+
+@pytest.mark.parametrize("maxlen", [25, 40, 60, 100])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_budget_is_used_with_whole_sentences(maxlen: int, seed: int) -> None:
+    text = generated_document(3000, seed)
+    summary = summarize_extractive(text, maxlen, maxlen // 2)
+    assert maxlen - 3 <= words(summary) <= maxlen
+    assert ELLIPSIS not in summary  # every generated sentence is shorter than maxlen
