@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from labserve.models.summarizer.budget import ELLIPSIS, cut_span, cut_text, sentence_sizes
 from labserve.models.summarizer.scoring import sentence_quality
 from labserve.models.summarizer.selection import choose_sentences
-from labserve.models.summarizer.sentences import sentence_spans, sentence_text
+from labserve.models.summarizer.sentences import Span, sentence_spans, sentence_text
 from labserve.models.summarizer.structure import analyse_layout
 
 __all__ = [
@@ -58,6 +59,17 @@ class Extract:
     text: str
 
 
+def _repeats(text: str, spans: Sequence[Span]) -> npt.NDArray[np.bool_]:
+    """Sentences whose exact wording came earlier in the text: never worth a second place."""
+    seen: set[str] = set()
+    repeated = np.zeros(len(spans), dtype=bool)
+    for index, (start, end) in enumerate(spans):
+        wording = text[start:end]
+        repeated[index] = wording in seen
+        seen.add(wording)
+    return repeated
+
+
 def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
     """The summary of ``text`` as sentences with their spans, in document order.
 
@@ -80,12 +92,12 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
         return [Extract(*span, sentence_text(text, span)) for span in spans]
     layout = analyse_layout(text, spans)
     quality, vectors = sentence_quality(text, spans, layout)
-    real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading
+    real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading & ~_repeats(text, spans)
     eligible = real & ~layout.back_matter
     sizes = units.tolist()
     picks = choose_sentences(sizes, quality, vectors, eligible, maxlen, minlen)
     if not picks:  # all back matter, or only headings and fragments: take what there is
-        fallback = real if real.any() else np.ones(len(spans), dtype=bool)
+        fallback = real if real.any() else ~_repeats(text, spans)
         picks = choose_sentences(sizes, quality, vectors, fallback, maxlen, minlen)
     extracts: list[Extract] = []
     for pick in picks:

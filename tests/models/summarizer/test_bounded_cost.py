@@ -48,3 +48,8 @@ def test_a_million_digits_are_cut_to_the_budget() -> None:
     traced = summarize_with_sources("7" * SIZE, 10, 5)
     assert traced.summary == "7" * (10 * LONGEST_WORD) + ELLIPSIS
     assert [(s.start, s.end) for s in traced.sources] == [(0, 10 * LONGEST_WORD)]
+
+
+def test_a_repeated_fragment_comes_back_once() -> None:
+    traced = summarize_with_sources(("Cells died. " * 1000).strip(), 60, 30)
+    assert traced.summary == "Cells died."
