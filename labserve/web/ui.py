@@ -24,6 +24,8 @@ ui = Blueprint("ui", __name__)
 
 #: The tutorial's form names its text field ``paragraphs``; text models call it ``text``.
 TEXT_FIELD = "paragraphs"
+#: A text model that can trace its output to the input does so on its page, always.
+TRACE_PARAMETER = "return_sources"
 TUTORIAL_PAGES = {"paragraphs": "summarizer"}
 TUTORIAL_DEFAULT = "diagnosis"
 
@@ -170,8 +172,9 @@ def text_page(model: ServedModel, form: dict[str, str], submitted: bool) -> Any:
     parameters = {
         name: spec
         for name, spec in schema.get("properties", {}).items()
-        if spec.get("type") in ("integer", "boolean")
+        if spec.get("type") in ("integer", "boolean") and name != TRACE_PARAMETER
     }
+    traceable = TRACE_PARAMETER in schema.get("properties", {})
     text = form.get(TEXT_FIELD, form.get("text", ""))
     values: dict[str, Any] = {TEXT_FIELD: text}
     errors: dict[str, str] = {}
@@ -188,11 +191,15 @@ def text_page(model: ServedModel, form: dict[str, str], submitted: bool) -> Any:
                     given[name] = int(typed)
                 else:
                     errors[name] = "must be a whole number"
+        if traceable:
+            given[TRACE_PARAMETER] = True
         if not errors:
             try:
                 result = predict_rows(
                     model, [{"text": text}], given, row_prefix="", parameter_prefix=""
                 ).predictions[0]
+                if result.get("sources"):
+                    result["highlighted"] = highlight(text, result["sources"])
             except InvalidInput as exc:
                 field = TEXT_FIELD if exc.field == "text" else exc.field or "__all__"
                 errors[field] = exc.message.removeprefix(f"{exc.field}: ")
@@ -208,3 +215,22 @@ def text_page(model: ServedModel, form: dict[str, str], submitted: bool) -> Any:
         ),
         422 if errors else 200,
     )
+
+
+def highlight(text: str, sources: list[dict[str, Any]]) -> list[tuple[str, int | None]]:
+    """The text as (piece, source number or None), so the page can mark each source span.
+
+    Spans come in document order and never overlap; numbers start at 1, as the summary's
+    sentences are numbered on the page.
+    """
+    pieces: list[tuple[str, int | None]] = []
+    position = 0
+    for number, source in enumerate(sources, start=1):
+        start, end = int(source["start"]), int(source["end"])
+        if start > position:
+            pieces.append((text[position:start], None))
+        pieces.append((text[start:end], number))
+        position = end
+    if position < len(text):
+        pieces.append((text[position:], None))
+    return pieces

@@ -76,3 +76,31 @@ def test_summarise_a_pasted_abstract(page: Any, live_server: str) -> None:
     )
     assert "extractive" in page.inner_text(".result-panel")
     shot(page, "summarizer-result")
+
+
+def test_the_summary_is_highlighted_in_the_pasted_text(page: Any, live_server: str) -> None:
+    text = (
+        "Background. Ovarian tumours often resist cisplatin. "
+        "We show that restoring p53 makes resistant ovarian tumour cells die after cisplatin. "
+        "Cells were grown in RPMI medium for 24 h before treatment (Fig. 1). "
+        "Apoptosis rose from 12.5% to 42.7% when p53 was restored in 9 of 11 lines. "
+        "The cafeteria was renovated in 2019. "
+        "In conclusion, p53 status decides whether ovarian tumour cells die after cisplatin."
+    )
+    page.goto(live_server + "/models/summarizer")
+    page.fill("#paragraphs", text)
+    page.fill("#maxlen", "30")
+    page.click("button[type=submit]")
+    marks = page.locator(".source-text mark")
+    links = page.locator("ol.sources a")
+    assert marks.count() == links.count() >= 1
+    for index in range(marks.count()):
+        assert marks.nth(index).inner_text() == links.nth(index).inner_text()
+        assert marks.nth(index).inner_text() in text
+    colour = page.evaluate(
+        "getComputedStyle(document.querySelector('.source-text mark')).backgroundColor"
+    )
+    assert colour == "rgb(255, 241, 184)"  # visibly marked, by the stylesheet (no inline style)
+    links.first.click()
+    assert page.evaluate("location.hash") == "#source-1"
+    shot(page, "summarizer-sources")

@@ -139,3 +139,33 @@ def test_summarizer_page_lists_backend_and_units(client: FlaskClient) -> None:
     page = client.get("/models/summarizer").get_data(as_text=True)
     assert "words (whitespace-separated)" in page
     assert 'name="paragraphs"' in page
+
+
+def test_the_page_marks_where_each_summary_sentence_came_from(client: FlaskClient) -> None:
+    import html
+    import re
+
+    text = ABSTRACT + "\n\n" + ABSTRACT.replace("p53", "BRCA1")
+    response = client.post("/models/summarizer", data={"paragraphs": text, "maxlen": "40"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    marks = re.findall(r'<mark id="source-(\d+)" data-source="\d+">(.*?)</mark>', page, re.S)
+    links = re.findall(r'<li><a href="#source-(\d+)">(.*?)</a></li>', page, re.S)
+    assert marks
+    assert [n for n, _ in marks] == [n for n, _ in links]
+    for (_, marked), (_, linked) in zip(marks, links, strict=True):
+        assert html.unescape(marked) == html.unescape(linked)
+        assert html.unescape(marked) in text  # the very characters of the input
+
+
+def test_sources_on_request_index_the_input(client: FlaskClient) -> None:
+    body = client.post(
+        "/api/v1/models/summarizer/predict",
+        json={"inputs": [{"text": ABSTRACT}], "parameters": {"maxlen": 30, "return_sources": True}},
+    ).get_json()
+    prediction = body["predictions"][0]
+    assert prediction["sources"]
+    for source in prediction["sources"]:
+        assert ABSTRACT[source["start"] : source["end"]] == source["text"]
+    tutorial = client.post("/api/prediction", json={"text": ABSTRACT, "maxlen": 30}).get_json()
+    assert list(tutorial[0]) == ["summary_text"]

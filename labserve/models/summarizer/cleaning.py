@@ -5,6 +5,11 @@ no-break and zero-width spaces, soft hyphens and stray control characters. None 
 carry meaning for a summary, but they break word counts and sentence splitting, so they are
 normalised. Everything a reader would see (letters, digits, punctuation, symbols such as µ
 and °) is kept.
+
+The same edits exist twice: ``clean_text`` on plain strings (fast, used for every request) and
+``clean_text_mapped``, which also records where each cleaned character came from so that a
+summary sentence can be traced back to the caller's text. Both apply the one list of steps
+below, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -12,17 +17,32 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from labserve.models.summarizer.offsets import MappedText
+
+# Each step is a pattern and its constant replacement. Patterns match only where the text
+# changes (a single plain space is left alone), which keeps offset tracking cheap.
+_PARAGRAPH_SEPARATOR = (re.compile("\u2029"), "\n\n")
+_LINE_BREAKS = (re.compile(r"\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028]"), "\n")
 #: Invisible characters that only affect rendering; removed outright. Zero-width (non-)joiners
 #: are deliberately not here: they change spelling in scripts such as Persian and in emoji.
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))
-_LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028]")
-_PARAGRAPH_SEPARATOR = "\u2029"
-_SPACES = re.compile(r"[^\S\n]+")  # any whitespace except a newline (tabs, no-break spaces)
-_SPACE_AROUND_NEWLINE = re.compile(r" ?\n ?")
-_MANY_NEWLINES = re.compile(r"\n{3,}")
-_DIGITS = re.compile(r"\d+")
-# Unicode category Cc (C0 and C1 controls, DEL) except the newline.
-_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_INVISIBLE = (re.compile("[\u00ad\u200b\u2060\ufeff]"), "")
+#: Any whitespace except a newline (tabs, no-break spaces): runs become one space.
+_SPACES = (re.compile(r"[^\S\n]{2,}|[^\S\n ]"), " ")
+#: Unicode category Cc (C0 and C1 controls, DEL) except the newline.
+_CONTROLS = (re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]"), "")
+_DIGITS = (re.compile(r"\d+"), "")
+_SPACE_AROUND_NEWLINE = (re.compile(r" \n ?|\n "), "\n")
+_MANY_NEWLINES = (re.compile(r"\n{3,}"), "\n\n")
+
+# Spaces are collapsed before dropping controls (a tab is both Cc and a blank) and again
+# after dropping digits or controls, which can leave two spaces side by side.
+_BEFORE_DIGITS = (_PARAGRAPH_SEPARATOR, _LINE_BREAKS, _INVISIBLE, _SPACES, _CONTROLS)
+_AFTER_DIGITS = (_SPACES, _SPACE_AROUND_NEWLINE, _MANY_NEWLINES)
+_Step = tuple[re.Pattern[str], str]
+
+
+def _steps(strip_digits: bool) -> tuple[_Step, ...]:
+    return (*_BEFORE_DIGITS, *((_DIGITS,) if strip_digits else ()), *_AFTER_DIGITS)
 
 
 def clean_text(text: str, *, strip_digits: bool = False) -> str:
@@ -46,17 +66,21 @@ def clean_text(text: str, *, strip_digits: bool = False) -> str:
         The cleaned text, stripped; empty if ``text`` held nothing visible.
     """
     text = unicodedata.normalize("NFC", text)
-    text = text.replace(_PARAGRAPH_SEPARATOR, "\n\n")
-    text = _LINE_BREAKS.sub("\n", text)
-    text = text.translate(_INVISIBLE)
-    text = _SPACES.sub(" ", text)  # before dropping controls: tab is both Cc and a blank
-    text = _CONTROLS.sub("", text)
-    if strip_digits:
-        text = _DIGITS.sub("", text)
-    text = _SPACES.sub(" ", text)
-    text = _SPACE_AROUND_NEWLINE.sub("\n", text)
-    text = _MANY_NEWLINES.sub("\n\n", text)
+    for pattern, replacement in _steps(strip_digits):
+        text = pattern.sub(replacement, text)
     return text.strip()
+
+
+def clean_text_mapped(text: str, *, strip_digits: bool = False) -> MappedText:
+    """``clean_text``, remembering for each cleaned character its span in ``text``.
+
+    ``clean_text_mapped(t).text == clean_text(t)`` for every ``t``; see ``MappedText`` for how
+    a span of the cleaned text is mapped back.
+    """
+    mapped = MappedText.identity(text).normalize_nfc()
+    for pattern, replacement in _steps(strip_digits):
+        mapped = mapped.sub(pattern, replacement)
+    return mapped.strip()
 
 
 def count_words(text: str) -> int:

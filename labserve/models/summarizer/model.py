@@ -30,6 +30,7 @@ from labserve.models.features import describe_validation_error
 from labserve.models.summarizer import extractive
 from labserve.models.summarizer.cleaning import clean_text, count_words
 from labserve.models.summarizer.sentences import SPLITTER_NAME
+from labserve.models.summarizer.spans import TracedSummary, summarize_batch_with_sources
 
 if TYPE_CHECKING:
     from labserve.models.summarizer.transformers_backend import TransformersSummarizer
@@ -77,20 +78,30 @@ class SummaryParameters(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     maxlen: int = Field(
+        title="Maximum length",
         default=DEFAULT_MAXLEN,
         ge=1,
         le=MAX_SUMMARY_LENGTH,
         description="Longest summary (words for extractive, tokens for transformers).",
     )
     minlen: int = Field(
+        title="Minimum length",
         default=DEFAULT_MINLEN,
         ge=1,
         le=MAX_SUMMARY_LENGTH,
         description="Shortest summary, when the text is long enough; at most maxlen.",
     )
     strip_digits: bool = Field(
+        title="Strip digits",
         default=False,
         description="Remove all digits first (the old tutorial behaviour; loses doses, genes).",
+    )
+    return_sources: bool = Field(
+        default=False,
+        description=(
+            "Add 'sources': each summary sentence's character span (start, end, text) in the "
+            "input as sent. Extractive backend only."
+        ),
     )
 
     @model_validator(mode="before")
@@ -163,7 +174,7 @@ class SummarizerModel(ServedModel):
         self.model_id = (model_id or DEFAULT_MODEL_ID) if backend == "transformers" else None
         self._transformers: TransformersSummarizer | None = None
         if backend == "extractive":
-            self.summary = "Extractive LexRank summaries: whole sentences, offline, no GPU."
+            self.summary = "Extractive summaries: whole sentences of the text, offline, no GPU."
         else:
             self.summary = f"Abstractive summaries by the transformers model {self.model_id}."
 
@@ -241,8 +252,13 @@ class SummarizerModel(ServedModel):
         """
         params = parameters if isinstance(parameters, SummaryParameters) else SummaryParameters()
         texts = [clean_text(row.text, strip_digits=params.strip_digits) for row in rows]
-        summaries = self._summarize_batch(texts, params)
-        return [
+        traced = self._summarize_with_sources(rows, params) if params.return_sources else None
+        summaries = (
+            [item.summary for item in traced]
+            if traced is not None
+            else self._summarize_batch(texts, params)
+        )
+        predictions: list[Prediction] = [
             {
                 "summary_text": summary,
                 "input_words": count_words(text),
@@ -251,6 +267,26 @@ class SummarizerModel(ServedModel):
             }
             for text, summary in zip(texts, summaries, strict=True)
         ]
+        for prediction, item in zip(predictions, traced or [], strict=False):
+            prediction["sources"] = [source.as_dict() for source in item.sources]
+        return predictions
+
+    def _summarize_with_sources(
+        self, rows: Sequence[SummaryInput], params: SummaryParameters
+    ) -> list[TracedSummary]:
+        # Spans point into text as sent, so the extractive backend cleans it itself (with an
+        # offset map); an abstractive summary has no spans to give.
+        if self.backend != "extractive":
+            raise InvalidInput(
+                "parameters.return_sources: only the extractive backend can trace sentences",
+                field="parameters.return_sources",
+            )
+        return summarize_batch_with_sources(
+            [row.text for row in rows],
+            params.maxlen,
+            params.minlen,
+            strip_digits=params.strip_digits,
+        )
 
     def _summarize_batch(self, texts: list[str], params: SummaryParameters) -> list[str]:
         # Digit stripping may leave nothing of a text; its summary is then empty.
@@ -283,12 +319,15 @@ class SummarizerModel(ServedModel):
                 f"Abstractive summary by the seq2seq model {self.model_id}; long texts are "
                 "split into chunks at sentence boundaries."
                 if transformers
-                else "Extractive: continuous LexRank (TF-IDF sentence vectors, cosine "
-                f"similarity graph keeping each sentence's {extractive.NEIGHBOURS} nearest "
-                "neighbours, PageRank). Whole sentences are copied in document order; one "
-                f"is cut with '{extractive.ELLIPSIS}' only when no whole sentence fits."
+                else "Extractive: each sentence is rated by its TF-IDF similarity to the rest "
+                "of the document, adjusted for wording cues (stated aims, findings and "
+                "conclusions up; figure, protocol and citation detail down) and for its place "
+                "in the paper (opening sentence, conclusions; back matter left out). A "
+                "knapsack picks the whole sentences that best fill maxlen, never a repeat; "
+                f"a sentence longer than maxlen may be cut with '{extractive.ELLIPSIS}'. "
+                "Copied in document order; each can be traced to its span in the input."
             ),
-            "length_unit": "model tokens" if transformers else "words (whitespace-separated)",
+            "length_unit": "model tokens" if transformers else "words",
             "parameters": {
                 "maxlen": f"longest summary, 1 to {MAX_SUMMARY_LENGTH}, default {DEFAULT_MAXLEN}",
                 "minlen": (

@@ -15,6 +15,10 @@ Punkt still makes two kinds of mistake on papers, fixed up here:
   ``4.5 yr. Patients``), although SI units take no period, so ``<number> <unit>.`` before a
   capitalised word is a sentence end and is split.
 
+Lower-cased corpora (such as SumPubMed) start every sentence with a lower-case letter, so the
+first fix-up's "a lower-case word never starts a sentence" rule is used only in texts that
+capitalise most of their sentences; otherwise it would glue whole paragraphs together.
+
 Known limitation: ``the U.S. FDA`` is still split after ``U.S.``, because ``U.S.`` also ends
 sentences and an acronym after it may start the next one.
 """
@@ -22,13 +26,20 @@ sentences and an acronym after it may start the next one.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from nupunkt import PunktSentenceTokenizer
 
 SPLITTER_NAME = "nupunkt"
+
+#: A half-open ``(start, end)`` range of character offsets.
+Span = tuple[int, int]
 
 #: Abbreviations (lower case, without the final period) after which a sentence never ends.
 NEVER_FINAL: frozenset[str] = frozenset(
@@ -62,9 +73,12 @@ NUMBERED: frozenset[str] = frozenset(
     {"no", "nos", "p", "pp", "sec", "tab", "vol", "al", "table", "ch", "chap", "para"}
 )
 
+#: Sentence-end characters above which the plain rule replaces Punkt (see ``sentence_spans``).
+MAX_PUNKT_ENDS = 50_000
+
+_PLAIN_BREAK = re.compile(r"[.!?]+[\"'’”)\]]*(\s+)|\n[^\S\n]*\n\s*")
 _LAST_WORD = re.compile(r"(\S+)\.$")
 _NUMBERISH_START = re.compile(r"^[\[(]?\S*\d")
-_WHITESPACE = re.compile(r"\s+")
 _PLAIN_LOWER_WORD = re.compile(r"[a-z]+(?![\w-])")
 # A number, a unit Punkt takes for an abbreviation, a period, then a capitalised word.
 _UNIT_END = re.compile(
@@ -88,7 +102,7 @@ def _tail_abbreviation(sentence: str) -> str | None:
     return match.group(1).lstrip("([\"'").lower()
 
 
-def _should_join(previous: str, following: str) -> bool:
+def _should_join(previous: str, following: str, *, cased: bool) -> bool:
     """True when Punkt broke ``previous`` after an abbreviation that does not end it."""
     abbreviation = _tail_abbreviation(previous)
     if abbreviation is None:
@@ -97,30 +111,115 @@ def _should_join(previous: str, following: str) -> bool:
         return True
     if abbreviation in NUMBERED and _NUMBERISH_START.match(following):
         return True
-    # A sentence does not start with a plain lower-case word (Punkt rarely breaks there, but
-    # make sure). Gene and protein names such as p53, mTOR or miR-21 do start sentences.
-    return _PLAIN_LOWER_WORD.match(following) is not None
+    # In a text that capitalises its sentences, a sentence does not start with a plain
+    # lower-case word (gene and protein names such as p53, mTOR or miR-21 do start them). In
+    # an all-lower-case text (some corpora are shipped that way) that is no evidence at all.
+    return cased and _PLAIN_LOWER_WORD.match(following) is not None
 
 
-def _join_fragments(parts: list[str]) -> list[str]:
-    joined: list[str] = []
-    for part in parts:
-        if joined and _should_join(joined[-1], part):
-            joined[-1] = f"{joined[-1]} {part}"
-        else:
-            joined.append(part)
+def _capitalises_sentences(text: str, spans: list[Span]) -> bool:
+    """Whether most sentences that start with a letter start with a capital one."""
+    letters = [text[start] for start, _ in spans if text[start].isalpha()]
+    return sum(letter.isupper() for letter in letters) * 2 >= len(letters)
+
+
+def _join_fragments(text: str, spans: list[Span]) -> list[Span]:
+    cased = _capitalises_sentences(text, spans)
+    joined: list[Span] = []
+    for start, end in spans:
+        if joined:
+            previous_start, previous_end = joined[-1]
+            same_paragraph = "\n\n" not in text[previous_end:start]
+            if same_paragraph and _should_join(
+                text[previous_start:previous_end], text[start:end], cased=cased
+            ):
+                joined[-1] = (previous_start, end)
+                continue
+        joined.append((start, end))
     return joined
 
 
-def _split_after_units(sentence: str) -> list[str]:
-    pieces: list[str] = []
+def _tight(text: str, start: int, end: int) -> Span | None:
+    """``start:end`` without surrounding whitespace; None if nothing is left."""
+    piece = text[start:end]
+    stripped = piece.lstrip()
+    if not stripped.strip():
+        return None
+    start += len(piece) - len(stripped)
+    return start, start + len(stripped.rstrip())
+
+
+def _split_after_units(text: str, start: int, end: int) -> list[Span]:
+    pieces: list[Span] = []
+    begin = start
+    for match in _UNIT_END.finditer(text, start, end):
+        stop = match.end(1) + 1  # keep the period with the sentence it ends
+        pieces.append((begin, stop))
+        begin = match.end()
+    pieces.append((begin, end))
+    return [tight for piece in pieces if (tight := _tight(text, *piece)) is not None]
+
+
+def _plain_spans(text: str) -> list[Span]:
+    """Sentences ending at ``.``, ``!`` or ``?`` before whitespace, or at blank lines."""
+    spans: list[Span] = []
     start = 0
-    for match in _UNIT_END.finditer(sentence):
-        end = match.end(1) + 1  # keep the period with the sentence it ends
-        pieces.append(sentence[start:end].strip())
+    for match in _PLAIN_BREAK.finditer(text):
+        end = match.start(1) if match.group(1) is not None else match.start()
+        if (tight := _tight(text, start, end)) is not None:
+            spans.append(tight)
         start = match.end()
-    pieces.append(sentence[start:].strip())
-    return [piece for piece in pieces if piece]
+    if (tight := _tight(text, start, len(text))) is not None:
+        spans.append(tight)
+    return spans
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Where each sentence of ``text`` starts and ends, in document order.
+
+    Blank lines (paragraph breaks) always end a sentence, so headings and list items set off
+    by blank lines become their own sentences. Spans are tight (no surrounding whitespace),
+    do not overlap, and may contain single line breaks of hard-wrapped text.
+
+    Punkt costs tens of microseconds per period. A text with more than ``MAX_PUNKT_ENDS``
+    periods, question and exclamation marks (a million-character paper has about 15,000; only
+    machine-made text has more) is split by the plain rule instead: after ``.``, ``!`` or
+    ``?`` followed by whitespace, and at blank lines. That bounds the cost of any input.
+
+    Args:
+        text: Any text; cleaning it first (``labserve.models.summarizer.cleaning``) helps.
+
+    Returns:
+        Half-open ``(start, end)`` character offsets into ``text``.
+    """
+    if not text.strip():
+        return []
+    if sum(map(text.count, ".!?")) > MAX_PUNKT_ENDS:
+        return _plain_spans(text)
+    raw = [
+        tight
+        for start, end in _tokenizer().spans(text, paragraph_breaks=True)
+        if (tight := _tight(text, start, end)) is not None
+    ]
+    spans: list[Span] = []
+    for start, end in _join_fragments(text, raw):
+        spans.extend(_split_after_units(text, start, end))
+    return spans
+
+
+def sentence_index(spans: Sequence[Span], positions: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Index of the span each character position falls in (the one starting at or before it).
+
+    Lets whole-text passes (one regex over the text) be tallied per sentence in linear time.
+    """
+    starts = np.fromiter((start for start, _ in spans), dtype=np.int64, count=len(spans))
+    found = np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1
+    return np.maximum(found, 0)
+
+
+def sentence_text(text: str, span: Span) -> str:
+    """The sentence at ``span`` on one line: inner whitespace collapsed to single spaces."""
+    return " ".join(text[span[0] : span[1]].split())
 
 
 def split_sentences(text: str) -> list[str]:
@@ -137,13 +236,4 @@ def split_sentences(text: str) -> list[str]:
         The non-empty sentences, stripped; joining them with spaces gives back the words of
         ``text`` in order.
     """
-    if not text.strip():
-        return []
-    raw = [
-        _WHITESPACE.sub(" ", part).strip()
-        for part in _tokenizer().texts(text, paragraph_breaks=True)
-    ]
-    sentences: list[str] = []
-    for part in _join_fragments([part for part in raw if part]):
-        sentences.extend(_split_after_units(part))
-    return sentences
+    return [sentence_text(text, span) for span in sentence_spans(text)]

@@ -9,14 +9,12 @@ import pytest
 
 from labserve.models.summarizer.extractive import (
     ELLIPSIS,
-    pagerank,
-    rank_sentences,
-    sentence_vectors,
-    similarity_graph,
     summarize_batch,
     summarize_extractive,
 )
-from labserve.models.summarizer.sentences import split_sentences
+from labserve.models.summarizer.scoring import centrality, sentence_quality, sentence_vectors
+from labserve.models.summarizer.sentences import sentence_spans, split_sentences
+from labserve.models.summarizer.structure import analyse_layout
 
 # An abstract about one theme (p53, cisplatin, apoptosis) with two off-topic sentences.
 DOCUMENT = """\
@@ -42,6 +40,14 @@ OFF_TOPIC = (
 
 def words(text: str) -> int:
     return len(text.split())
+
+
+def rank_sentences(text: str) -> tuple[list[str], np.ndarray]:
+    """The sentences of ``text`` and their summary value per word."""
+    spans = sentence_spans(text)
+    sentences = [" ".join(text[start:end].split()) for start, end in spans]
+    quality, _ = sentence_quality(text, spans, analyse_layout(text, spans))
+    return sentences, quality
 
 
 def generated_document(n_words: int, seed: int) -> str:
@@ -92,8 +98,7 @@ def test_sentences_are_whole_and_in_document_order(maxlen: int, minlen: int) -> 
 
 
 def test_central_sentences_outrank_off_topic_ones() -> None:
-    sentences = split_sentences(DOCUMENT)
-    scores, _ = rank_sentences(sentences)
+    sentences, scores = rank_sentences(DOCUMENT)
     off_topic = [scores[sentences.index(sentence)] for sentence in OFF_TOPIC]
     on_topic = [
         score for sentence, score in zip(sentences, scores, strict=True) if "p53" in sentence
@@ -160,11 +165,21 @@ def test_minlen_is_reached_with_other_whole_sentences_when_greedy_falls_short() 
     assert ELLIPSIS not in summary
 
 
-def test_no_fragment_is_added_only_to_reach_minlen() -> None:
+def test_a_sentence_that_fits_whole_is_never_cut_to_fill_the_budget() -> None:
+    first = "Restoring p53 restores cisplatin-induced apoptosis in ovarian tumour cells in vitro."
+    second = "Loss of BRCA1 makes ovarian tumour cells resistant to cisplatin in most lines."
+    summary = summarize_extractive(f"{first} {second}", 20, 15)
+    assert ELLIPSIS not in summary
+    assert summary in (first, second)  # 12 + 13 words: only one fits whole, none is cut
+
+
+def test_a_sentence_longer_than_maxlen_is_cut_when_it_is_worth_it() -> None:
     short = "Restoring p53 restores apoptosis."
     long = " ".join(["p53 restores cisplatin apoptosis in ovarian cells"] * 4) + "."
     summary = summarize_extractive(f"{short} {long}", 20, 15)
-    assert summary == short  # the text allows no whole-sentence summary of 15 to 20 words
+    assert summary.endswith(ELLIPSIS)
+    assert words(summary) == 20
+    assert long.startswith(summary.removesuffix(ELLIPSIS))
 
 
 def test_a_repeated_sentence_is_not_taken_twice() -> None:
@@ -185,22 +200,17 @@ def test_batch_matches_one_by_one() -> None:
     assert summarize_batch(texts, 50, 20) == [summarize_extractive(t, 50, 20) for t in texts]
 
 
-def test_large_document_uses_a_sparse_graph_and_keeps_limits() -> None:
-    text = generated_document(20_000, seed=5)  # > 512 sentences: several similarity blocks
+def test_large_document_keeps_limits_and_sparse_vectors() -> None:
+    text = generated_document(20_000, seed=5)
     sentences = split_sentences(text)
     vectors = sentence_vectors(sentences)
-    assert vectors is not None
-    graph = similarity_graph(vectors, neighbours=10)
-    n = len(sentences)
-    assert n > 1000
-    assert graph.nnz <= 2 * 10 * n
-    assert abs(graph - graph.T).max() == 0
-    assert graph.diagonal().sum() == 0
+    assert len(sentences) > 1000
+    assert vectors.nnz <= sum(len(sentence.split()) for sentence in sentences)
     summary = summarize_extractive(text, 60, 30)
     assert 30 <= words(summary) <= 60
 
 
-def test_pagerank_is_a_distribution_and_favours_hubs() -> None:
+def test_centrality_favours_sentences_sharing_the_documents_words() -> None:
     sentences = [
         "p53 cisplatin apoptosis ovarian.",
         "p53 cisplatin apoptosis.",
@@ -208,16 +218,15 @@ def test_pagerank_is_a_distribution_and_favours_hubs() -> None:
         "p53 apoptosis ovarian.",
         "Cafeteria renovated summer.",
     ]
-    scores, _ = rank_sentences(sentences)
-    assert scores.sum() == pytest.approx(1.0)
+    scores = centrality(sentence_vectors(sentences))
     assert int(np.argmax(scores)) == 0
     assert int(np.argmin(scores)) == 4
+    assert np.all((scores >= 0) & (scores <= 1 + 1e-12))
 
 
-def test_pagerank_of_an_edgeless_graph_is_uniform() -> None:
-    from scipy.sparse import csr_matrix
-
-    assert pagerank(csr_matrix((4, 4))) == pytest.approx(np.full(4, 0.25))
+def test_sentences_without_content_words_have_no_centrality() -> None:
+    scores = centrality(sentence_vectors(["It is.", "So be it.", "We are."]))
+    assert scores == pytest.approx(np.zeros(3))
 
 
 def test_text_without_content_words_still_gets_a_summary() -> None:
@@ -234,3 +243,12 @@ def test_bad_lengths_raise(maxlen: int, minlen: int) -> None:
 
 def test_empty_text_gives_an_empty_summary() -> None:
     assert summarize_extractive("   ", 10, 5) == ""
+
+
+@pytest.mark.parametrize("maxlen", [25, 40, 60, 100])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_budget_is_used_with_whole_sentences(maxlen: int, seed: int) -> None:
+    text = generated_document(3000, seed)
+    summary = summarize_extractive(text, maxlen, maxlen // 2)
+    assert maxlen - 3 <= words(summary) <= maxlen
+    assert ELLIPSIS not in summary  # every generated sentence is shorter than maxlen

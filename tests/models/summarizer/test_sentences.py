@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labserve.models.summarizer.sentences import split_sentences
+from labserve.models.summarizer.sentences import MAX_PUNKT_ENDS, sentence_spans, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -95,3 +95,40 @@ def test_every_word_is_kept_in_order() -> None:
     sentences = split_sentences(text)
     assert " ".join(sentences).split() == text.split()
     assert all(sentence == sentence.strip() and "\n" not in sentence for sentence in sentences)
+
+
+def test_lower_cased_text_is_split_into_sentences_not_paragraphs() -> None:
+    # Corpora such as SumPubMed are lower-cased: a lower-case start is no sign of a false break.
+    text = (
+        "peptides are separated by chromatography. eluting peptides are converted to ions. "
+        "the product ions are analysed by <dig> detectors, e.g. tof analysers."
+    )
+    assert split_sentences(text) == [
+        "peptides are separated by chromatography.",
+        "eluting peptides are converted to ions.",
+        "the product ions are analysed by <dig> detectors, e.g. tof analysers.",
+    ]
+
+
+def test_in_cased_text_a_lower_case_start_is_still_joined() -> None:
+    text = "Values are given in approx. units here. The next one is fine. And so on."
+    assert split_sentences(text)[0] == "Values are given in approx. units here."
+
+
+def test_spans_are_tight_verbatim_and_in_order() -> None:
+    text = "  First one here.\n\n  Second\none, wrapped.   Third (Fig. 2) ends.  "
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == [
+        "First one here.",
+        "Second\none, wrapped.",
+        "Third (Fig. 2) ends.",
+    ]
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_texts_with_huge_numbers_of_sentence_ends_use_the_plain_rule() -> None:
+    text = "A b. " * (MAX_PUNKT_ENDS + 1) + "Last words here"
+    spans = sentence_spans(text)
+    assert len(spans) == MAX_PUNKT_ENDS + 2
+    assert text[spans[0][0] : spans[0][1]] == "A b."
+    assert text[spans[-1][0] : spans[-1][1]] == "Last words here"

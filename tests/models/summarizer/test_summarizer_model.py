@@ -312,7 +312,7 @@ def test_card_says_what_is_serving_and_how_lengths_count(model: SummarizerModel)
     }
     assert "nupunkt" in card["sentence_splitter"]
     assert "strip_digits" in card["digits"]
-    assert "LexRank" in card["method"]
+    assert "knapsack" in card["method"]
 
 
 def test_info_lists_the_model(model: SummarizerModel) -> None:

@@ -1,0 +1,80 @@
+"""How long a summary is: words, with overlong tokens counted by their length.
+
+A word is a run of non-whitespace characters, as users count them. A token far longer than
+any English word (a DNA sequence, a run of a million digits, a URL) would let a one-"word"
+summary be arbitrarily long, so each started ``LONGEST_WORD`` characters of a token count as
+one word of the budget. A summary of at most ``maxlen`` budget words therefore has at most
+``maxlen`` words and at most about ``LONGEST_WORD * maxlen`` characters of tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from labserve.models.summarizer.sentences import Span, sentence_index
+
+#: Characters of one token that count as one word of the budget.
+LONGEST_WORD = 30
+ELLIPSIS = "…"
+
+_TOKEN = re.compile(r"\S+")
+
+
+def token_units(length: int) -> int:
+    """Budget words of a token of ``length`` characters."""
+    return max(1, -(-length // LONGEST_WORD))
+
+
+def span_units(text: str, span: Span) -> int:
+    """Budget words of ``text[span]``."""
+    tokens = text[span[0] : span[1]].split()
+    if span[1] - span[0] <= LONGEST_WORD or max(map(len, tokens), default=0) <= LONGEST_WORD:
+        return len(tokens)
+    return sum(token_units(len(token)) for token in tokens)
+
+
+def sentence_sizes(
+    text: str, spans: Sequence[Span]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Words and budget words of every sentence, from one pass over the text."""
+    if not spans:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    bounds = np.asarray([match.span() for match in _TOKEN.finditer(text)], dtype=np.int64)
+    owner = sentence_index(spans, bounds[:, 0])
+    lengths = bounds[:, 1] - bounds[:, 0]
+    costs = np.maximum(1, -(-lengths // LONGEST_WORD))
+    words = np.bincount(owner, minlength=len(spans)).astype(np.int64)
+    units = np.bincount(owner, weights=costs, minlength=len(spans)).astype(np.int64)
+    return words, units
+
+
+def cut_span(text: str, span: Span, units: int) -> Span:
+    """The leading part of ``span`` worth at most ``units`` budget words (at least one).
+
+    Cuts between tokens where possible, inside an overlong token otherwise; a comma, colon or
+    semicolon left dangling at the cut is dropped.
+    """
+    start, end = span
+    stop = start
+    left = max(units, 1)
+    for match in _TOKEN.finditer(text, start, end):
+        cost = token_units(match.end() - match.start())
+        if cost <= left:
+            stop, left = match.end(), left - cost
+            continue
+        if left > 0:  # an overlong token: keep as much of it as the budget allows
+            stop = match.start() + left * LONGEST_WORD
+        break
+    while stop - 1 > start and (text[stop - 1] in ",;:" or text[stop - 1].isspace()):
+        stop -= 1
+    return start, stop
+
+
+def cut_text(text: str, span: Span) -> str:
+    """A cut sentence as printed: on one line, ending in the ellipsis."""
+    return " ".join(text[span[0] : span[1]].split()) + ELLIPSIS

@@ -1,0 +1,63 @@
+"""What a sentence does in a scientific text, read from its wording (rhetorical cues).
+
+Authors announce their contribution ("here we show", "in this study", "we propose") and
+their conclusions ("these results suggest", "in conclusion") in stock phrases, and that is
+what abstracts and TLDRs restate. Sentences that point at a figure or table, describe a lab
+protocol step or lean on citations carry detail that summaries leave out. These phrase lists
+come from the conventions of scientific writing (argumentative zoning), not from any corpus.
+
+The patterns expect lower-cased text (callers lower-case once). They do not start with ``\b``:
+a leading word boundary stops Python's regex engine from skipping ahead to the possible first
+letters, which made matching five times slower; ``mentions`` checks the boundary instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+_VERBS = (
+    r"(?:propos|present|introduc|develop|describ|report|show|demonstrat|find|found|identif"
+    r"|provid|investigat|stud|examin|explor|analy[sz]|evaluat|design|deriv|establish|reveal"
+    r"|argu|suggest|conclud|address|formulat|prov|extend|generali[sz]|obtain|observ|discover"
+    r"|characteri[sz]|focus|outlin|offer|defin|construct|buil|compar|give|gave|consider"
+    r"|appl|tackl|hypothesi[sz])\w*"
+)
+_WORKS = r"(?:study|paper|work|article|report|manuscript)"
+
+#: The authors state what they did or found: the content of an abstract or a TLDR.
+CONTRIBUTION = re.compile(
+    rf"we (?:(?:also|further|then|first|now|here|additionally|finally|therefore|thus) )?"
+    rf"{_VERBS}\b"
+    rf"|(?:in|with) (?:this|the present|our) {_WORKS}\b"
+    rf"|this {_WORKS} (?:\w+ )?(?:shows|demonstrates|provides|presents|reports|describes"
+    r"|proposes|introduces|investigates|examines|explores|addresses|aims|focuses)\b"
+    rf"|(?:aim|goal|purpose|objective)s? of (?:this|the present|our) {_WORKS}"
+    r"|here,? we\b"
+    r"|our (?:approach|method|model|framework|algorithm|results|findings|analysis|work"
+    r"|study|data)\b"
+)
+
+#: Results framed as conclusions.
+FINDING = re.compile(
+    r"(?:these|our|the present) (?:results|findings|data|observations|analyses)"
+    r" (?:\w+ )?(?:show|suggest|indicate|demonstrate|reveal|support|imply|confirm|highlight)"
+    r"|in (?:summary|conclusion)\b|to conclude\b|taken together\b|collectively\b"
+    r"|overall,|to our knowledge\b|for the first time\b"
+)
+
+#: Pointers to figures and tables, lab protocol steps, citations: detail, not summary.
+DETAIL = re.compile(
+    r"(?:fig(?:ure)?s?\.?|tables?|supplementary|additional files?)\s*(?:s?\d|<\w+>|[a-h]\b)"
+    r"|(?:were|was) (?:incubated|washed|centrifuged|stained|diluted|purchased|resuspended"
+    r"|harvested|eluted|filtered|dissolved|stored|frozen|fixed|transferred|loaded)\b"
+    r"|according to (?:the )?manufacturer|et al\b|\[\d"
+)
+
+
+def mentions(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether ``pattern`` matches ``text`` (lower-cased) at the start of a word."""
+    for match in pattern.finditer(text):
+        start = match.start()
+        if start == 0 or not text[start - 1].isalnum() or not text[start].isalnum():
+            return True
+    return False

@@ -1,0 +1,182 @@
+"""Which sentences fill the word budget best: a knapsack with a redundancy discount.
+
+Each candidate sentence is worth its length in budget words times its quality per word
+(``scoring``), less the share it repeats of sentences already chosen: a candidate whose cosine
+similarity to a chosen sentence is ``s`` keeps ``1 - s`` of its value, and one above
+``REDUNDANCY`` is not taken at all while another way to reach ``minlen`` exists (a duplicate
+never is). A dynamic programme over the total length (0/1 knapsack, one state per total of
+budget words) finds the most valuable set of whole sentences among the ``CANDIDATES`` best per
+word; since value grows with every useful word, it fills the budget as far as whole sentences
+allow.
+
+A sentence is cut (and later marked with an ellipsis) only when maxlen forces it: the
+sentence is longer than maxlen, so it can never appear whole, yet it is among the best. Its
+kept part is worth ``CUT_DISCOUNT`` of the same words whole, only one sentence per summary is
+cut, and the cut fills the rest of the budget (at least ``MIN_CUT_WORDS`` of it, or all of a
+smaller budget).
+
+Cost: ``O(CANDIDATES * maxlen * CANDIDATES)`` vectorised steps, independent of text length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+#: Best sentences (by quality per word) the knapsack chooses among; at most 62 (bit masks).
+CANDIDATES = 48
+#: Cosine similarity at or above which a candidate repeats a chosen sentence.
+REDUNDANCY = 0.9
+#: Similarity at which a candidate says the same as a chosen sentence: never taken twice.
+DUPLICATE = 0.999
+#: Value kept by a sentence cut to fit, per word, relative to a whole sentence.
+CUT_DISCOUNT = 0.7
+#: Fewest budget words worth keeping of a cut sentence (or all of a smaller budget).
+MIN_CUT_WORDS = 10
+#: Candidate rows x vocabulary up to which similarities are computed on dense arrays.
+DENSE_CELLS = 200_000
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A chosen sentence: its index, the budget words it takes, whether it is cut."""
+
+    index: int
+    units: int
+    cut: bool
+
+
+@dataclass(frozen=True)
+class _Solution:
+    value: float
+    total: int
+    members: int  # bit mask over candidate positions
+    cut: tuple[int, int] | None  # (candidate position, units kept)
+
+
+def _best(solutions: list[_Solution], minlen: int) -> _Solution | None:
+    reaching = [solution for solution in solutions if solution.total >= minlen]
+    pool = reaching or solutions
+    if not pool:
+        return None
+    return max(pool, key=lambda solution: (solution.value, -solution.total))
+
+
+def _knapsack(
+    units: Sequence[int],
+    quality: FloatArray,
+    candidates: list[int],
+    similarity: FloatArray,
+    maxlen: int,
+    *,
+    avoid_repeats: bool,
+) -> list[_Solution]:
+    k = len(candidates)
+    value = np.full(maxlen + 1, -np.inf)
+    value[0] = 0.0
+    members = np.zeros(maxlen + 1, dtype=np.int64)
+    closeness = np.zeros((maxlen + 1, k))  # per state: max similarity to each candidate
+    too_long: list[int] = []
+    for position, index in enumerate(candidates):
+        width = units[index]
+        if width > maxlen:
+            too_long.append(position)
+            continue
+        # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing `width`
+        # higher. Right-hand sides are computed from the old arrays before anything is written.
+        keep = maxlen - width + 1
+        near = closeness[:keep, position]
+        reached = value[:keep] + width * quality[index] * (1.0 - near)
+        better = (reached > value[width:]) & (near < (REDUNDANCY if avoid_repeats else DUPLICATE))
+        if not better.any():
+            continue
+        new_closeness = np.maximum(closeness[:keep][better], similarity[position])
+        new_members = members[:keep][better] | (np.int64(1) << position)
+        value[width:][better] = reached[better]
+        members[width:][better] = new_members
+        closeness[width:][better] = new_closeness
+    reachable = np.flatnonzero(value > -np.inf)
+    solutions = [
+        _Solution(float(value[total]), int(total), int(members[total]), None)
+        for total in reachable
+        if total > 0
+    ]
+    totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
+    for position in too_long:  # the best place for a cut of each over-long candidate
+        near = closeness[totals, position]
+        rooms = maxlen - totals
+        reached = value[totals] + rooms * quality[candidates[position]] * CUT_DISCOUNT * (1 - near)
+        reached = np.where(near < (REDUNDANCY if avoid_repeats else DUPLICATE), reached, -np.inf)
+        if len(reached) == 0 or not np.isfinite(reached.max()):
+            continue
+        best = int(np.argmax(reached))
+        solutions.append(
+            _Solution(
+                float(reached[best]),
+                maxlen,
+                int(members[totals[best]]),
+                (position, int(rooms[best])),
+            )
+        )
+    return solutions
+
+
+def choose_sentences(
+    units: Sequence[int],
+    quality: FloatArray,
+    vectors: sp.csr_matrix,
+    eligible: BoolArray,
+    maxlen: int,
+    minlen: int,
+) -> list[Pick]:
+    """The most valuable set of sentences within ``maxlen`` budget words.
+
+    Args:
+        units: Budget words of each sentence (``budget.span_units``).
+        quality: Value per budget word of each sentence.
+        vectors: L2-normalised rows, for redundancy between sentences.
+        eligible: Sentences that may be chosen at all.
+        maxlen: Most budget words in the summary.
+        minlen: Fewest budget words wanted; sets reaching it are preferred to more valuable
+            ones that do not, first without and then with near-repeats.
+
+    Returns:
+        The picks in document order; empty if no eligible sentence exists.
+    """
+    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-quality[i], i))
+    candidates = ranked[:CANDIDATES]
+    if not candidates:
+        return []
+    rows = vectors[candidates]
+    if rows.shape[0] * rows.shape[1] <= DENSE_CELLS:  # small: dense is faster than sparse
+        dense = rows.toarray()
+        similarity = dense @ dense.T
+    else:
+        similarity = np.asarray((rows @ rows.T).toarray(), dtype=np.float64)
+    np.fill_diagonal(similarity, 0.0)
+    best: _Solution | None = None
+    for avoid_repeats in (True, False):
+        solutions = _knapsack(
+            units, quality, candidates, similarity, maxlen, avoid_repeats=avoid_repeats
+        )
+        best = _best(solutions, minlen) or best
+        if best is not None and best.total >= minlen:
+            break
+    if best is None:
+        return []
+    picks = [
+        Pick(index, units[index], False)
+        for position, index in enumerate(candidates)
+        if best.members >> position & 1
+    ]
+    if best.cut is not None:
+        position, kept = best.cut
+        picks.append(Pick(candidates[position], kept, True))
+    return sorted(picks, key=lambda pick: pick.index)
