@@ -137,7 +137,7 @@ def test_form_errors_beside_their_field(
 
 def test_summarizer_page_lists_backend_and_units(client: FlaskClient) -> None:
     page = client.get("/models/summarizer").get_data(as_text=True)
-    assert "words (whitespace-separated)" in page
+    assert "(words)" in page
     assert 'name="paragraphs"' in page
 
 
