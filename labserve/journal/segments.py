@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -94,6 +95,22 @@ def disk_usage(directory: Path) -> DiskUsage:
                     continue
                 count += 1
     return DiskUsage(segments=count, bytes=total)
+
+
+def stale_temporaries(directory: Path, older_than_seconds: float) -> list[Path]:
+    """Hidden files a crashed process left: a segment never renamed, a probe, a status draft."""
+    cutoff = time.time() - older_than_seconds
+    try:
+        with os.scandir(directory) as entries:
+            return [
+                directory / entry.name
+                for entry in entries
+                if entry.name.startswith(TEMP_PREFIX)
+                and entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff
+            ]
+    except FileNotFoundError:
+        return []
 
 
 def create_segment(directory: Path, name: str) -> int:

@@ -36,7 +36,12 @@ from sqlalchemy.exc import DataError, IntegrityError
 from labserve.db.audit import insert_predictions_idempotently
 from labserve.db.engine import make_engine
 from labserve.journal.records import InvalidRow, JournalRow, decode_row
-from labserve.journal.segments import SegmentReader, claim_if_finished, list_segments
+from labserve.journal.segments import (
+    SegmentReader,
+    claim_if_finished,
+    list_segments,
+    stale_temporaries,
+)
 from labserve.journal.status import ShipperStatus, write_status
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,7 @@ log = logging.getLogger(__name__)
 DATABASE_URL_ENV = "LABSERVE_DATABASE_URL"
 REJECTED_DIR = "rejected"
 STATUS_EVERY_SECONDS = 1.0
+STALE_TEMPORARY_SECONDS = 600.0
 
 
 class DatabaseUnavailable(Exception):
@@ -114,6 +120,7 @@ class Shipper:
                 stays committed, the rest is shipped by a later round.
         """
         shipped = 0
+        self._remove_stale_temporaries()
         try:
             segments = list_segments(self.directory)
             for path in segments:
@@ -121,9 +128,8 @@ class Shipper:
         except DatabaseUnavailable as exc:
             self._status.database_errors += 1
             self._status.last_error = str(exc)
-            raise
-        finally:
             self._publish(force=True)
+            raise
         names = {path.name for path in segments}
         for gone in [name for name in self._offsets if name not in names]:
             del self._offsets[gone]
@@ -155,6 +161,21 @@ class Shipper:
             self.run_once()
         except Exception as exc:
             log.warning("journal shipper: final round failed (%s); the journal keeps it", str(exc))
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete what crashed processes left half-made (never a file someone holds locked)."""
+        for path in stale_temporaries(self.directory, STALE_TEMPORARY_SECONDS):
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                if claim_if_finished(fd):
+                    path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.debug("journal shipper: cannot remove %s: %s", path, exc)
+            finally:
+                os.close(fd)
 
     # -- one segment ------------------------------------------------------------------------
 

@@ -7,9 +7,12 @@ power cut can lose the record, and not even that with ``fsync="always"``. There 
 thread: the request thread writes itself, which costs a few microseconds and none of the GIL
 contention a background thread costs.
 
-Group commit: when several threads append at once, the first becomes the leader and writes
-(and with ``fsync="always"`` syncs) everything queued so far in one ``os.write``; the others
-wait for that write and return when their own bytes are written, so one fsync serves them all.
+Group commit: an appending thread adds its line to the open batch, then takes the write lock.
+The holder writes (and with ``fsync="always"`` syncs) every line added so far in one
+``os.write``; a thread whose line went out with an earlier holder's write finds its batch done
+when it gets the lock and returns at once. So under load one write and one fsync serve many
+callers, and each caller still returns only after its own bytes were written. (Measured, this
+costs less than a leader/follower scheme with a condition variable: no notify, one wake-up.)
 
 Fail closed: when a record cannot be written (disk full, read-only or deleted directory, or
 more unshipped bytes than ``max_bytes`` because the database has been down too long) ``append``
@@ -174,12 +177,10 @@ class JournalWriter:
 
     def _start_process_state(self) -> None:
         """Everything that belongs to one process: a forked child starts it afresh."""
-        self._lock = threading.Lock()
-        self._wakeup = threading.Condition(self._lock)
+        self._batch_lock = threading.Lock()  # guards _open_batch: held for a list append
+        self._write_lock = threading.Lock()  # one writer at a time; guards segment and counters
         self._segment_lock = threading.Lock()  # guards _fd against the fsync thread
         self._open_batch = _Batch()
-        self._leading = False
-        self._waiting = 0
         self._pid = os.getpid()
         token = os.urandom(10).hex()
         self._token = token[:8]
@@ -196,7 +197,7 @@ class JournalWriter:
         self._reason: str | None = None
         self._failed_at = 0.0
         self._appended = self._refused = self._bytes = self._writes = self._fsyncs = 0
-        self._interval_fsyncs = 0
+        self._interval_fsyncs = self._refused_closed = 0
         self._dirty = threading.Event()
         self._stop_syncing = threading.Event()
         self._syncer: threading.Thread | None = None
@@ -211,54 +212,44 @@ class JournalWriter:
         """
         record_id = f"{self._id_prefix}{next(self._ids):012x}"
         frame = encode_record(record, record_id, self.mode)
-        with self._lock:
+        with self._batch_lock:
             if self._closed:
-                self._refused += 1
+                self._refused_closed += 1
                 raise JournalUnavailable("the journal writer is closed")
             batch = self._open_batch
             batch.frames.append(frame)
-            while not batch.done:
-                if self._leading:
-                    self._waiting += 1
-                    self._wakeup.wait()
-                    self._waiting -= 1
-                else:
-                    self._lead()
+        with self._write_lock:
+            if not batch.done:  # nobody wrote it while this thread waited: write all pending
+                self._write_open_batch()
         if batch.error is not None:
             raise JournalUnavailable(batch.error)
         return record_id
 
-    def _lead(self) -> None:
-        """Write the open batch with the lock released; called and returns with it held."""
-        self._leading = True
-        batch = self._open_batch
-        self._open_batch = _Batch()
+    def _write_open_batch(self) -> None:
+        """Write every line appended so far in one write (the write lock is held)."""
+        with self._batch_lock:
+            batch, self._open_batch = self._open_batch, _Batch()
+        if not batch.frames:
+            return
         data = batch.frames[0] if len(batch.frames) == 1 else b"".join(batch.frames)
-        error: str | None = "the journal write was interrupted"
-        self._lock.release()
+        batch.error = "the journal write was interrupted"  # unless it completes below
         try:
             self._write(data)
-            error = None
         except JournalUnavailable as exc:
-            error = exc.reason
+            batch.error = exc.reason
+            self._refused += len(batch.frames)
+            self._fail(exc.reason)
+        else:
+            batch.error = None
+            self._appended += len(batch.frames)
+            self._bytes += len(data)
+            self._writes += 1
+            self._reason = None
         finally:
-            self._lock.acquire()
-            self._leading = False
-            batch.error = error
             batch.done = True
-            if error is None:
-                self._appended += len(batch.frames)
-                self._bytes += len(data)
-                self._writes += 1
-                self._reason = None
-            else:
-                self._refused += len(batch.frames)
-                self._fail(error)
-            if self._waiting:
-                self._wakeup.notify_all()
 
     def _write(self, data: bytes) -> None:
-        """One write of ``data`` to the current segment (only the leader runs this)."""
+        """One write of ``data`` to the current segment (under the write lock)."""
         try:
             self._check_budget(len(data))
             fd = self._segment_for(len(data))
@@ -436,10 +427,10 @@ class JournalWriter:
         self._reason = None
 
     def stats(self) -> WriterStats:
-        with self._lock:
+        with self._batch_lock:  # counters change under the write lock: close enough
             return WriterStats(
                 records_appended=self._appended,
-                records_refused=self._refused,
+                records_refused=self._refused + self._refused_closed,
                 bytes_written=self._bytes,
                 writes=self._writes,
                 fsyncs=self._fsyncs + self._interval_fsyncs,
@@ -452,14 +443,12 @@ class JournalWriter:
 
     def close(self) -> None:
         """Write what is pending, finish the segment, stop the fsync thread (idempotent)."""
-        with self._lock:
-            if self._closed:
-                return
-            while self._leading:
-                self._wakeup.wait()
-            if self._open_batch.frames:
-                self._lead()
-            self._closed = True
+        with self._write_lock:
+            with self._batch_lock:
+                if self._closed:
+                    return
+                self._closed = True
+            self._write_open_batch()  # lines appended before the close still go out
         if self._syncer is not None:
             self._stop_syncing.set()
             self._dirty.set()

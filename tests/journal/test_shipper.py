@@ -187,3 +187,17 @@ def test_export_is_in_time_order_whatever_the_shipping_order(
     assert order == ["req-0", "req-1", "req-2", "req-10", "req-11", "req-12"]
     newest_first = [r["request_id"] for r in list_predictions(engine)]
     assert newest_first == order[::-1]
+
+
+def test_leftovers_of_crashed_processes_are_removed_once_old(
+    journal_dir: Path, engine: Engine
+) -> None:
+    journal_dir.mkdir()
+    stale = journal_dir / ".20260101T000000000000Z-1-aaaaaaaa-000001.seg.tmp"
+    fresh = journal_dir / ".probe-2-bbbbbbbb"
+    for path in (stale, fresh):
+        path.write_bytes(b"")
+    os.utime(stale, (0, 0))
+    Shipper(journal_dir, engine).run_once()
+    assert not stale.exists()
+    assert fresh.exists()
