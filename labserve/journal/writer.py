@@ -249,20 +249,38 @@ class JournalWriter:
             batch.done = True
 
     def _write(self, data: bytes) -> None:
-        """One write of ``data`` to the current segment (under the write lock)."""
+        """One write of ``data`` to the current segment (under the write lock).
+
+        The checks are inlined: this runs once per batch on the request path.
+        """
+        size = len(data)
         try:
-            self._check_budget(len(data))
-            fd = self._segment_for(len(data))
+            now = time.monotonic()
+            if (
+                now - self._usage_checked_at >= self.usage_refresh_seconds
+                or self._written_since_usage > self.max_bytes // 16
+            ):
+                self._usage = disk_usage(self.directory).bytes
+                self._usage_checked_at, self._written_since_usage = now, 0
+            if self._usage + self._written_since_usage + size > self.max_bytes:
+                raise JournalUnavailable(self._over_budget_reason(self._usage))
+            fd = self._fd
+            if (
+                fd is None
+                or self._abandon_segment_requested
+                or (self._segment_size and self._segment_size + size > self.segment_bytes)
+            ):
+                fd = self._next_segment()
             start = self._segment_size
             try:
                 written = os.write(fd, data)
-                while written < len(data):  # short writes happen when a disk fills up
+                while written < size:  # short writes happen when a disk fills up
                     written += os.write(fd, memoryview(data)[written:])
             except OSError as exc:
                 self._undo_partial_write(fd, start, exc)
                 raise
-            self._segment_size += len(data)
-            self._written_since_usage += len(data)
+            self._segment_size += size
+            self._written_since_usage += size
             if os.fstat(fd).st_nlink == 0:
                 self._close_segment()
                 raise JournalUnavailable(
@@ -292,18 +310,6 @@ class JournalWriter:
         if exc.errno == errno.EFBIG:  # a per-file limit: a new file can take more
             self._close_segment()
 
-    def _check_budget(self, incoming: int) -> None:
-        now = time.monotonic()
-        if (
-            now - self._usage_checked_at >= self.usage_refresh_seconds
-            or self._written_since_usage > self.max_bytes // 16
-        ):
-            self._usage = disk_usage(self.directory).bytes
-            self._usage_checked_at = now
-            self._written_since_usage = 0
-        if self._usage + self._written_since_usage + incoming > self.max_bytes:
-            raise JournalUnavailable(self._over_budget_reason(self._usage))
-
     def _over_budget_reason(self, usage: int) -> str:
         return (
             f"the journal holds {usage} bytes not yet shipped, more than max_bytes="
@@ -312,14 +318,10 @@ class JournalWriter:
 
     # -- segments ---------------------------------------------------------------------------
 
-    def _segment_for(self, incoming: int) -> int:
-        if self._fd is not None and (
-            self._abandon_segment_requested
-            or (self._segment_size and self._segment_size + incoming > self.segment_bytes)
-        ):
-            self._close_segment()
-        if self._fd is None:
-            self._open_segment()
+    def _next_segment(self) -> int:
+        """Finish the current segment, if any, and start a new one."""
+        self._close_segment()
+        self._open_segment()
         assert self._fd is not None
         return self._fd
 

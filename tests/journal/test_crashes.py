@@ -109,19 +109,10 @@ def test_kill_9_of_the_shipper_mid_batch_duplicates_and_loses_nothing(
     with JournalWriter(journal_dir, segment_bytes=256 * 1024) as writer:
         for i in range(count):
             writer.append(record(i))
+    command = [sys.executable, "-m", "labserve.journal.shipper", "--journal", str(journal_dir)]
+    environment = {**os.environ, "LABSERVE_DATABASE_URL": database_url}
     shipper = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "labserve.journal.shipper",
-            "--journal",
-            str(journal_dir),
-            "--batch-size",
-            "20",
-        ],
-        cwd=REPO,
-        env={**os.environ, "LABSERVE_DATABASE_URL": database_url},
-        stderr=subprocess.DEVNULL,
+        [*command, "--batch-size", "20"], cwd=REPO, env=environment, stderr=subprocess.DEVNULL
     )
     try:
         wait_for(lambda: stored_counts(engine)[0] > 0, what="the shipper's first batch")
@@ -130,6 +121,14 @@ def test_kill_9_of_the_shipper_mid_batch_duplicates_and_loses_nothing(
         shipper.wait(timeout=30)
     shipped_before_kill = stored_counts(engine)[0]
     assert 0 < shipped_before_kill < count
-    Shipper(journal_dir, engine, batch_size=500).run_once()
+    again = subprocess.run(
+        [*command, "--batch-size", "500", "--once"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
     assert stored_counts(engine) == (count, count, count)
     assert list_segments(journal_dir) == []
