@@ -4,6 +4,9 @@ Request threads hand records to a queue and return at once; one background threa
 ``flush_seconds`` and writes what has queued, in batches of up to ``batch_size``, so auditing
 costs a request about the time of a queue put. ``close()`` drains the queue: a clean shutdown loses
 nothing. A database error is logged and the batch retried, never raised into a request.
+
+The durable alternative is ``labserve.journal`` (a per-process append-only file, shipped to the
+database by a separate process); its shipper inserts through ``insert_predictions_idempotently``.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from labserve.db.schema import PredictionRecord
 
@@ -41,6 +45,7 @@ EXPORT_FIELDS = (
     "inputs_sha256",
     "outputs",
     "latency_ms",
+    "record_id",
 )
 
 
@@ -171,6 +176,32 @@ class AuditWriter:
         log.error("audit: dropped %d records after 5 failed attempts", len(rows))
 
 
+def insert_predictions_idempotently(
+    connection: Connection, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert prediction rows, skipping any whose ``record_id`` is already stored.
+
+    ``INSERT ... ON CONFLICT (record_id) DO NOTHING`` on SQLite and PostgreSQL alike, so a
+    journal segment shipped twice (the shipper died between the insert and deleting the
+    segment) adds nothing the second time. Every row must carry a ``record_id``: a NULL one
+    would never conflict. The caller owns the transaction.
+    """
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(PredictionRecord).on_conflict_do_nothing(
+            index_elements=["record_id"]
+        )
+    elif dialect == "sqlite":
+        statement = sqlite.insert(PredictionRecord).on_conflict_do_nothing(
+            index_elements=["record_id"]
+        )
+    else:
+        raise NotImplementedError(f"idempotent inserts are not implemented for {dialect}")
+    connection.execute(statement, list(rows))
+
+
 def _record_dict(row: PredictionRecord, parse_json: bool) -> dict[str, Any]:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     out: dict[str, Any] = {name: getattr(row, name) for name in EXPORT_FIELDS}
@@ -193,9 +224,17 @@ def _query(model: str | None, since: datetime | None) -> Any:
 def list_predictions(
     engine: Engine, model: str | None = None, since: datetime | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Newest first, at most ``limit`` (capped at 1000) records."""
+    """Newest first, at most ``limit`` (capped at 1000) records.
+
+    Ordered by time, not by id: the journal shipper inserts the records of several processes
+    in whatever order it reads their segments, so ids no longer follow time.
+    """
     limit = max(1, min(limit, MAX_LIST_LIMIT))
-    query = _query(model, since).order_by(PredictionRecord.id.desc()).limit(limit)
+    query = (
+        _query(model, since)
+        .order_by(PredictionRecord.created_at.desc(), PredictionRecord.id.desc())
+        .limit(limit)
+    )
     from sqlalchemy.orm import Session
 
     with Session(engine) as session:
@@ -205,12 +244,14 @@ def list_predictions(
 def iter_predictions(
     engine: Engine, model: str | None = None, since: datetime | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Every matching record, oldest first, fetched in chunks."""
+    """Every matching record, oldest first (by ``created_at``, then id), fetched in chunks."""
     from sqlalchemy.orm import Session
 
     with Session(engine) as session:
         result = session.scalars(
-            _query(model, since).order_by(PredictionRecord.id).execution_options(yield_per=1000)
+            _query(model, since)
+            .order_by(PredictionRecord.created_at, PredictionRecord.id)
+            .execution_options(yield_per=1000)
         )
         for row in result:
             yield _record_dict(row, False)

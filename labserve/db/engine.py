@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
 
 
 def default_database_url(instance_path: Path) -> str:
@@ -13,18 +14,23 @@ def default_database_url(instance_path: Path) -> str:
     return f"sqlite:///{instance_path / 'labserve.db'}"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
     """An engine with settings that suit a multi-threaded, multi-process web server.
 
     SQLite gets WAL (readers do not block the writer) and a busy timeout (writers from several
     workers wait instead of failing); PostgreSQL gets pre-ping so a restarted server is noticed.
     Statement parameters are hidden from error messages and logs: they hold patients' inputs.
+
+    ``pooled=False`` opens a connection per use. The journal shipper wants that for SQLite: a
+    pooled connection keeps writing into a database file that was deleted under it, silently.
     """
+    pool_options: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             hide_parameters=True,
+            **pool_options,
         )
 
         @event.listens_for(engine, "connect")
@@ -36,4 +42,4 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool_options)

@@ -52,5 +52,11 @@ class PredictionRecord(Base):
     inputs_sha256: Mapped[str] = mapped_column(String(64))
     outputs: Mapped[str] = mapped_column(Text)
     latency_ms: Mapped[float] = mapped_column()
+    # Assigned when the record is journaled; NULL for rows written before the journal existed.
+    # Unique so that shipping a journal segment twice (after a crash) inserts nothing twice.
+    record_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
-    __table_args__ = (Index("ix_predictions_model_created", "model", "created_at"),)
+    __table_args__ = (
+        Index("ix_predictions_model_created", "model", "created_at"),
+        Index("uq_predictions_record_id", "record_id", unique=True),
+    )
