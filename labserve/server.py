@@ -32,25 +32,30 @@ def prepare_metrics_dir(instance_path: Path) -> Path:
 def run_production(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until SIGINT/SIGTERM."""
     from granian import Granian
-    from granian.constants import Interfaces
+
+    from labserve import hardening
 
     # prometheus_client reads this variable when the metrics module is imported; it is the
     # library's only switch for multiprocess mode, so it is the one variable set here (our
     # settings travel as an argument) and it is set before the web layer is imported.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(settings.instance_path))
-    from labserve.web import app_from_settings
-
     # Each worker loads its models before it accepts a connection (callers wait in the listen
     # backlog), so no request ever reaches a worker that is still loading; the schema was
     # migrated once by the caller, so workers never race to do it.
     worker_settings = settings.replace(load_models="sync", migrate_on_start=False)
+    # -- issue 13: slow clients, shared rate limits (labserve/hardening.py) -----------------
+    worker_settings = hardening.worker_settings(worker_settings)
     Granian(
-        "labserve.web:app_from_settings",
+        "labserve.hardening:guarded_app_from_settings",
         address=host,
         port=port,
-        interface=Interfaces.WSGI,
         workers=workers,
         workers_kill_timeout=GRACEFUL_SECONDS,
         respawn_failed_workers=True,
         log_access=False,
-    ).serve(target_loader=partial(app_from_settings, worker_settings), wrap_loader=False)
+        **hardening.granian_options(settings, workers),
+    ).serve(
+        target_loader=partial(hardening.guarded_app_from_settings, worker_settings),
+        wrap_loader=False,
+    )
+    # -- end issue 13 ------------------------------------------------------------------------

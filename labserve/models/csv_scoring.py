@@ -8,6 +8,13 @@ the problem), never the file; only a file whose header lacks a feature column is
 before any output.
 
 Any ``TabularModel`` can be scored this way; nothing here knows about HTTP.
+
+Safe cells (on unless ``safe_cells=False``): a spreadsheet runs a cell that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula, so such a cell of the
+output, echoed input and header included, gets a leading ``'`` and is read as text (OWASP's
+CSV injection advice). A plain number (``-1.5``, ``+3``, ``-2e-4``) is left as it is: a
+spreadsheet reads it as that number and runs nothing. Separators, quotes and line breaks
+inside a cell are always quoted, so no cell can start another one.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import csv
 import gc
 import hashlib
 import io
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,6 +38,11 @@ from labserve.models.features import FeatureSpec
 from labserve.models.tabular import Table, TabularModel
 
 DEFAULT_CHUNK_ROWS = 10_000
+#: First characters that make a spreadsheet evaluate a cell.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+#: Searched in "\n" + the cells of a column joined by "\n": some cell may need a prefix.
+_FORMULA_START = re.compile(r"\n[=+\-@\t\r]")
 ERROR_COLUMN = "error"
 #: The output column whose values ``ScoringTally.labels`` counts.
 LABEL_COLUMN = "label"
@@ -67,6 +80,7 @@ def score_csv(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_chunk: Callable[[int], None] | None = None,
+    safe_cells: bool = True,
 ) -> CsvScorer:
     """Score CSV text lazily: iterate the result for output text, read ``.tally`` for counts.
 
@@ -81,6 +95,8 @@ def score_csv(
         chunk_rows: rows read, checked, predicted and written per step; memory is bounded by
             this, not by the file.
         on_chunk: called with the number of rows after each chunk is yielded.
+        safe_cells: prefix cells a spreadsheet would run as formulas with ``'`` (see the
+            module's docstring); False writes every cell as read, for pipelines.
 
     Returns:
         An iterator of CSV text chunks: the header (input columns as given, then the model's
@@ -92,7 +108,7 @@ def score_csv(
             iterating if the CSV turns unreadable (e.g. a cell over the csv module's size
             limit), after the rows before it were yielded.
     """
-    return CsvScorer(model, source, chunk_rows=chunk_rows, on_chunk=on_chunk)
+    return CsvScorer(model, source, chunk_rows=chunk_rows, on_chunk=on_chunk, safe_cells=safe_cells)
 
 
 class CsvScorer(Iterator[str]):
@@ -112,6 +128,7 @@ class CsvScorer(Iterator[str]):
         *,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         on_chunk: Callable[[int], None] | None = None,
+        safe_cells: bool = True,
     ) -> None:
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
@@ -120,6 +137,7 @@ class CsvScorer(Iterator[str]):
         self.model = model
         self.chunk_rows = chunk_rows
         self.on_chunk = on_chunk
+        self.safe_cells = safe_cells
         self.tally = ScoringTally()
         self._feed = _LineFeed(source, self.tally.sha256)
         self._reader = csv.reader(self._feed)
@@ -176,7 +194,8 @@ class CsvScorer(Iterator[str]):
 
     # -- body ---------------------------------------------------------------------------------
     def _generate(self) -> Iterator[str]:
-        yield _csv_text([[*self.header, *self.output_columns]])
+        header = [*self.header, *self.output_columns]
+        yield _csv_text([list(map(safe_cell, header)) if self.safe_cells else header])
         while lines := self._feed.take(self.chunk_rows):
             failure: csv.Error | None = None
             text = ""
@@ -222,12 +241,15 @@ class CsvScorer(Iterator[str]):
                 plain[i] = ",".join(rows[i])
         bad = ragged.copy()
         columns_in: list[np.ndarray] = []
+        numbers: dict[int, np.ndarray] = {}  # column position -> parsed numeric feature
         for spec, position in zip(self.model.features, self.positions, strict=True):
             cells = [row[position] for row in rows]
             values, column_problems = (
                 check_category(spec, cells) if spec.is_category else check_column(spec, cells)
             )
             columns_in.append(values)
+            if not spec.is_category:
+                numbers[position] = values
             for message, mask in column_problems:
                 mask &= ~ragged  # a ragged row's cells are misplaced: one message says so
                 for i in np.flatnonzero(mask).tolist():
@@ -240,12 +262,41 @@ class CsvScorer(Iterator[str]):
         columns.append(errors)
         self.tally.rows += n
         self.tally.errors += len(problems)
+        if self.safe_cells:
+            columns = [safe_column(column) for column in columns]
+            self._make_input_safe(rows, plain, numbers)
         if plain is None:
             for row, added in zip(rows, zip(*columns, strict=True), strict=True):
                 row.extend(added)
             return _csv_text(rows)
         suffixes = map(",".join, zip(*map(_quoted, columns), strict=True))
         return "".join([f"{line},{suffix}\n" for line, suffix in zip(plain, suffixes, strict=True)])
+
+    def _make_input_safe(
+        self, rows: list[list[str]], plain: list[str] | None, numbers: dict[int, np.ndarray]
+    ) -> None:
+        """Prefix the formula-like input cells of ``rows`` (and their ``plain`` lines).
+
+        Cheap where it matters: a numeric feature's cells that parsed to finite numbers are
+        plain numbers already, so only its NaN/infinite cells are looked at; any other column
+        is joined and searched once, and looked at cell by cell only on a hit.
+        """
+        risky: set[int] = set()
+        for position in range(len(self.header)):
+            values = numbers.get(position)
+            if values is not None:
+                candidates: Iterable[int] = np.flatnonzero(~np.isfinite(values)).tolist()
+            elif _FORMULA_START.search("\n" + "\n".join([row[position] for row in rows])):
+                candidates = range(len(rows))
+            else:
+                continue
+            risky.update(
+                i for i in candidates if safe_cell(rows[i][position]) is not rows[i][position]
+            )
+        for i in risky:
+            rows[i] = list(map(safe_cell, rows[i]))
+            if plain is not None:
+                plain[i] = ",".join(rows[i])
 
     def _predict(self, table: Table, good: np.ndarray, n: int) -> list[list[str]]:
         """Formatted output columns; rows outside ``good`` get empty cells."""
@@ -403,6 +454,20 @@ def _parse_slowly(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             else:
                 empty[i] = True
     return values, empty, not_number
+
+
+def safe_cell(cell: str) -> str:
+    """``cell``, prefixed with ``'`` when a spreadsheet would run it as a formula."""
+    if cell[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+def safe_column(cells: list[str]) -> list[str]:
+    """``safe_cell`` over a column; one search of the joined text when nothing needs it."""
+    if not _FORMULA_START.search("\n" + "\n".join(cells)):
+        return cells
+    return list(map(safe_cell, cells))
 
 
 def _quoted(cells: list[str]) -> list[str]:

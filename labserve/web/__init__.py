@@ -18,6 +18,7 @@ from labserve.web.metrics import init_metrics
 from labserve.web.persistence import close_database, init_database
 from labserve.web.request_context import configure_logging, init_request_ids
 from labserve.web.security import init_security_headers
+from labserve.web.sessions import init_sessions
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -38,8 +39,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.json = StrictJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
-    if settings.secret_key:
-        app.config["SECRET_KEY"] = settings.secret_key
     if isinstance(config, Mapping):
         app.config.update(
             {k: v for k, v in config.items() if k.lower() not in Settings.model_fields}
@@ -54,11 +53,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     init_database(app, settings)
     init_auth(app)  # before the limiter: limits are counted per key
     init_limits(app, settings)
+    init_sessions(app, settings)  # its CSRF check runs after both: a 401/429 comes first
     init_security_headers(app)
 
     from labserve.web.api import api, tutorial_api
     from labserve.web.csv_routes import csv_api
     from labserve.web.health import health
+    from labserve.web.login import login
     from labserve.web.openapi import openapi
     from labserve.web.ui import ui
 
@@ -68,6 +69,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi)
     app.register_blueprint(tutorial_api)
     app.register_blueprint(ui)
+    app.register_blueprint(login)
 
     extension.init_app(app, settings)
     return app

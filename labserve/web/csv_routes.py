@@ -21,6 +21,8 @@ from labserve.models.csv_scoring import CsvScorer, supports_csv
 from labserve.models.errors import InvalidInput
 from labserve.web.auth import caller_name
 from labserve.web.errors import ApiError
+from labserve.web.extension import get_settings
+from labserve.web.limits import charge_scored_rows
 from labserve.web.metrics import BATCH_ROWS, PREDICTIONS
 from labserve.web.persistence import get_database
 from labserve.web.predicting import get_model, requested_version
@@ -62,7 +64,9 @@ def scored_csv_response(model: ServedModel, lines: io.TextIOWrapper) -> Response
         if not supports_csv(model):
             raise InvalidInput(f"model {name!r} does not score CSV files (it is not tabular)")
         started = time.perf_counter()
-        scorer = CsvScorer(model, lines)
+        scorer = CsvScorer(  # issue 13: safe cells; rows charged to the caller's budget
+            model, lines, safe_cells=get_settings().csv_safe_cells, on_chunk=charge_scored_rows
+        )
     except Exception:
         lines.close()
         raise

@@ -17,6 +17,7 @@ from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, Serve
 from labserve.models.errors import InvalidInput
 from labserve.web.auth import caller_name
 from labserve.web.extension import get_registry, get_settings
+from labserve.web.limits import charge_rows  # issue 13: rows count against the row budget
 from labserve.web.metrics import record_predictions
 from labserve.web.persistence import get_database
 from labserve.web.request_context import current_request_id
@@ -66,6 +67,7 @@ def predict_rows(
     parameter_prefix: str = PARAMETER_PREFIX,
 ) -> PredictionResult:
     """Validate and predict ``rows`` with ``model``; count and audit the result."""
+    charge_rows(len(rows))  # issue 13: 429 when the caller's row budget cannot hold them
     started = time.perf_counter()
     valid = model.validate(rows, row_prefix=row_prefix)
     params = model.validate_parameters(parameters, field_prefix=parameter_prefix)

@@ -171,6 +171,7 @@ class SummarizerModel(ServedModel):
         if backend == "extractive" and model_id is not None:
             raise ValueError("model_id applies only to the transformers backend")
         self.backend = backend
+        self.max_request_chars = settings.summarizer_max_request_chars
         self.model_id = (model_id or DEFAULT_MODEL_ID) if backend == "transformers" else None
         self._transformers: TransformersSummarizer | None = None
         if backend == "extractive":
@@ -203,20 +204,35 @@ class SummarizerModel(ServedModel):
     ) -> list[SummaryInput]:
         """Check every row is ``{"text": <non-blank string>}``; the first bad one raises.
 
+        The texts of one request together may hold at most ``max_request_chars`` characters
+        (``LABSERVE_SUMMARIZER_MAX_REQUEST_CHARS``): the summarizer's cost is linear in them,
+        so this bounds the time one request can hold a worker thread.
+
         Args:
             rows: Decoded JSON values, one per text.
             row_prefix: Formatted with the row index to name the field (``""`` for a single
                 object route).
 
         Raises:
-            InvalidInput: Naming the field, e.g. ``inputs[2].text``.
+            InvalidInput: Naming the field, e.g. ``inputs[2].text``; ``inputs`` (``text`` on a
+                single object route) when the texts together are over the budget.
         """
         valid: list[SummaryInput] = []
+        total = 0
         for index, row in enumerate(rows):
             try:
                 valid.append(SummaryInput.model_validate(row, strict=True))
             except ValidationError as exc:
                 raise _invalid_input(exc, row_prefix.format(index=index)) from None
+            total += len(valid[-1].text)
+            if total > self.max_request_chars:
+                field = row_prefix.split("[", 1)[0] if "[" in row_prefix else "text"
+                raise InvalidInput(
+                    f"{field}: the texts of one request may hold {self.max_request_chars:,} "
+                    f"characters together; these reach {total:,} by text {index + 1} of "
+                    f"{len(rows)} (send them in smaller requests)",
+                    field=field,
+                )
         return valid
 
     def validate_parameters(
