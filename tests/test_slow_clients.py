@@ -16,6 +16,7 @@ import resource
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,9 @@ class Trickler:
         self._thread.start()
         deadline = time.monotonic() + 60
         while self.connected < SLOW_BODIES + SLOW_HEADERS:
-            assert time.monotonic() < deadline, f"only {self.connected} attack connections"
+            if time.monotonic() > deadline:
+                self.__exit__()
+                pytest.fail(f"only {self.connected} attack connections were accepted")
             time.sleep(0.05)
         return self
 
@@ -136,7 +139,7 @@ def healthz(port: int) -> int:
 
 
 @pytest.fixture
-def open_files() -> None:
+def open_files() -> Iterator[None]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < OPEN_FILES_NEEDED:
         pytest.fail(f"the hard limit on open files ({hard}) is below {OPEN_FILES_NEEDED}")

@@ -111,8 +111,12 @@ def charge_rows(rows: int) -> None:
     item = limits.rows
     if item is None or rows <= 0:
         return
-    if not limits.limiter.hit(item, "rows", caller_id(), cost=rows):
-        raise limits.refuse(item, "prediction rows", "rows", caller_id())
+    caller = caller_id()
+    # tested first, so that a refused batch spends nothing (a smaller one may still fit)
+    if not limits.limiter.test(item, "rows", caller, cost=rows) or not limits.limiter.hit(
+        item, "rows", caller, cost=rows
+    ):
+        raise limits.refuse(item, "prediction rows", "rows", caller)
 
 
 def charge_scored_rows(rows: int) -> None:
