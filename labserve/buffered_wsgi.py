@@ -30,6 +30,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
 from itertools import chain
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
@@ -88,25 +89,24 @@ class BufferedWSGI:
                 del self.under_way[address]
 
     async def _read_body(self, scope: Any, protocol: Any) -> tuple[IO[bytes], int] | None:
-        """The body in a spooled file, with its size; None when a refusal was sent instead."""
+        """The body in a buffer, with its size; None when a refusal was sent instead."""
         headers = scope.headers
         declared = headers.get("content-length")
-        spool: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
-        no_body = declared is None and "transfer-encoding" not in headers
-        if no_body and scope.method in BODYLESS_METHODS:
-            return spool, 0
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return spool, int(declared)  # not read: the app answers 413 from the length alone
-        size = 0
+        length = int(declared) if declared is not None and declared.isdigit() else None
+        if length is None and "transfer-encoding" not in headers:
+            if scope.method in BODYLESS_METHODS:
+                return BytesIO(), 0
+            length = 0
+        if length is not None and length > self.max_body_bytes:
+            return BytesIO(), length  # not read: the app answers 413 from the length alone
         try:
             async with asyncio.timeout(self.body_timeout):
-                async for chunk in protocol:
-                    size += len(chunk)
-                    if size > self.max_body_bytes:
-                        break  # the app answers 413 from the size
-                    spool.write(chunk)
+                if length is not None and length <= SPOOL_BYTES:
+                    # the common case, a small body of known length: one read, in memory
+                    body = await protocol()
+                    return BytesIO(body), len(body)
+                return await self._spool(protocol)
         except TimeoutError:
-            spool.close()
             refuse(
                 protocol,
                 408,
@@ -114,6 +114,20 @@ class BufferedWSGI:
                 f"the request body did not arrive within {self.body_timeout:g} s",
             )
             return None
+
+    async def _spool(self, protocol: Any) -> tuple[IO[bytes], int]:
+        """A large or chunked body, chunk by chunk: memory up to ``SPOOL_BYTES``, then disk."""
+        spool: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        size = 0
+        try:
+            async for chunk in protocol:
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    break  # the app answers 413 from the size
+                spool.write(chunk)
+        except BaseException:
+            spool.close()
+            raise
         spool.seek(0)
         return spool, size
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from labserve.buffered_wsgi import BufferedWSGI
 from labserve.settings import Settings
-from labserve.web.limit_storage import storage_url
 
 COUNTERS_FILE = "ratelimits.shm"
 
@@ -50,6 +49,9 @@ def granian_options(settings: Settings, workers: int) -> dict[str, Any]:
 
 def worker_settings(settings: Settings) -> Settings:
     """The settings every worker gets: rate-limit counts shared through the instance folder."""
+    # imported here: labserve.web must not be imported before PROMETHEUS_MULTIPROC_DIR is set
+    from labserve.web.limit_storage import storage_url
+
     if settings.redis_url or settings.rate_limit_storage_url:
         return settings
     return settings.replace(

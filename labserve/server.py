@@ -33,12 +33,12 @@ def run_production(settings: Settings, host: str, port: int, workers: int) -> No
     """Serve until SIGINT/SIGTERM."""
     from granian import Granian
 
-    from labserve import hardening
-
     # prometheus_client reads this variable when the metrics module is imported; it is the
     # library's only switch for multiprocess mode, so it is the one variable set here (our
     # settings travel as an argument) and it is set before the web layer is imported.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(settings.instance_path))
+    from labserve import hardening  # issue 13; imports the web layer, so after the line above
+
     # Each worker loads its models before it accepts a connection (callers wait in the listen
     # backlog), so no request ever reaches a worker that is still loading; the schema was
     # migrated once by the caller, so workers never race to do it.

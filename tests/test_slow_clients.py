@@ -108,7 +108,7 @@ class Trickler:
                 writer.close()
             self.outcomes[outcome] += 1
             if not self._stop.is_set():
-                await asyncio.sleep(0.5)  # a patient attacker: reconnect, trickle again
+                await asyncio.sleep(TRICKLE_SECONDS)  # a patient attacker: reconnect, trickle again
 
 
 def normal_request(port: int, body: bytes) -> tuple[int, float]:

@@ -132,7 +132,7 @@ def authenticate() -> Response | None:
     if caller is not None:
         g.caller = caller
         g.api_key_name = caller.name  # whose rate-limit budget this request spends
-    scope = ENDPOINT_SCOPES.get(endpoint)
+    scope = ENDPOINT_SCOPES.get(endpoint or "")
     if caller is None:
         if not key_needed(scope):
             return None
