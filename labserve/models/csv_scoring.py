@@ -12,9 +12,9 @@ Any ``TabularModel`` can be scored this way; nothing here knows about HTTP.
 Safe cells (on unless ``safe_cells=False``): a spreadsheet runs a cell that starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula, so such a cell of the
 output, echoed input and header included, gets a leading ``'`` and is read as text (OWASP's
-CSV injection advice). A plain number (``-1.5``, ``+3``, ``-2e-4``) is left as it is: a
-spreadsheet reads it as that number and runs nothing. Separators, quotes and line breaks
-inside a cell are always quoted, so no cell can start another one.
+CSV injection advice). A cell that reads as a finite number (``-1.5``, ``+3``, ``-2e-4``)
+is left as it is: a spreadsheet reads it as that number and runs nothing. Separators, quotes
+and line breaks inside a cell are always quoted, so no cell can start another one.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from labserve.models.tabular import Table, TabularModel
 DEFAULT_CHUNK_ROWS = 10_000
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_STARTS = frozenset("=+-@\t\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 #: Searched in "\n" + the cells of a column joined by "\n": some cell may need a prefix.
 _FORMULA_START = re.compile(r"\n[=+\-@\t\r]")
 ERROR_COLUMN = "error"
@@ -285,11 +284,14 @@ class CsvScorer(Iterator[str]):
         for position in range(len(self.header)):
             values = numbers.get(position)
             if values is not None:
-                candidates: Iterable[int] = np.flatnonzero(~np.isfinite(values)).tolist()
-            elif _FORMULA_START.search("\n" + "\n".join([row[position] for row in rows])):
-                candidates = range(len(rows))
+                candidates = np.flatnonzero(~np.isfinite(values)).tolist()
             else:
-                continue
+                column = [row[position] for row in rows]
+                if not _FORMULA_START.search("\n" + "\n".join(column)):
+                    continue
+                candidates = [i for i, cell in enumerate(column) if cell[:1] in FORMULA_STARTS]
+                if _all_finite_numbers([column[i] for i in candidates]):
+                    continue  # e.g. a column of negative numbers
             risky.update(
                 i for i in candidates if safe_cell(rows[i][position]) is not rows[i][position]
             )
@@ -457,10 +459,22 @@ def _parse_slowly(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def safe_cell(cell: str) -> str:
-    """``cell``, prefixed with ``'`` when a spreadsheet would run it as a formula."""
-    if cell[:1] in FORMULA_STARTS and not _PLAIN_NUMBER.match(cell):
+    """``cell``, prefixed with ``'`` when a spreadsheet would run it as a formula.
+
+    A cell that reads as a finite number (Python's ``float``: ``-1.5``, ``+3``, ``-2e-4``)
+    is left alone: a spreadsheet computes a number from it and nothing else.
+    """
+    if cell[:1] in FORMULA_STARTS and not _all_finite_numbers([cell]):
         return "'" + cell
     return cell
+
+
+def _all_finite_numbers(cells: list[str]) -> bool:
+    """True when every cell parses as a finite number (numpy parses them in C)."""
+    try:
+        return bool(np.isfinite(np.asarray(cells, dtype=np.float64)).all())
+    except ValueError:
+        return False
 
 
 def safe_column(cells: list[str]) -> list[str]:
