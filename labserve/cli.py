@@ -306,7 +306,12 @@ def predict(
     chunk_rows: int,
     instance_path: Path | None,
 ) -> None:
-    """Score a CSV file of any size (read and written in chunks) with a progress bar."""
+    """Score a CSV file of any size (read and written in chunks) with a progress bar.
+
+    The run is one record of the audit log, like a file scored through the API.
+    """
+    import time
+
     from tqdm import tqdm
 
     from labserve.models.csv_scoring import CsvScorer, supports_csv
@@ -320,6 +325,8 @@ def predict(
         refuse(exc)
     if not supports_csv(model):
         refuse(f"model {model_name!r} does not score CSV files (it is not tabular)")
+    journal = open_journal(settings)
+    started = time.perf_counter()
     with (
         input_file.open(encoding="utf-8", errors="replace", newline="") as source,
         output.open("w", encoding="utf-8", newline="") as target,
@@ -338,11 +345,72 @@ def predict(
         except LabserveError as exc:
             refuse(exc)
     tally = scorer.tally
+    if journal is not None:
+        record_cli_run(settings, journal, model, tally, input_file, started)
     click.echo(
         f"{tally.rows} rows scored with {model_name} version {model.version}, {tally.errors} "
         f"with errors, labels {tally.labels} -> {output}",
         err=True,
     )
+
+
+def open_journal(settings: Settings) -> Any:
+    """This run's audit journal, or None when auditing is off; refuse if records can't be kept."""
+    if not settings.audit:
+        return None
+    from labserve.journal import JournalWriter
+
+    journal = JournalWriter(
+        settings.resolved_journal_path,
+        mode=settings.audit_inputs,
+        fsync=settings.journal_fsync,
+        max_bytes=settings.journal_max_bytes,
+    )
+    if not journal.healthy and settings.audit_failure == "refuse":
+        refuse(f"the audit log cannot record this run: {journal.reason}")
+    return journal
+
+
+def record_cli_run(
+    settings: Settings, journal: Any, model: Any, tally: Any, source: Path, started: float
+) -> None:
+    """Journal the run's record, then ship it (a server's shipper does it later if not now)."""
+    import getpass
+    import time
+    import uuid
+
+    from labserve.db import AuditRecord, upgrade_database
+    from labserve.journal import (
+        DatabaseUnavailable,
+        JournalUnavailable,
+        Shipper,
+        make_shipper_engine,
+    )
+
+    record = AuditRecord(
+        model=model.name,
+        model_version=model.version,
+        caller=f"cli:{getpass.getuser()}",
+        request_id=uuid.uuid4().hex,
+        inputs={"csv_sha256": tally.sha256.hexdigest(), "rows": tally.rows, "file": source.name},
+        outputs={"labels": tally.labels, "row_errors": tally.errors, "end": "complete"},
+        latency_ms=(time.perf_counter() - started) * 1000,
+        rows=tally.rows,
+    )
+    try:
+        journal.append(record)
+    except JournalUnavailable as exc:
+        raise click.ClickException(
+            f"scored, but the audit record was not kept: {exc.reason}"
+        ) from None
+    finally:
+        journal.close()
+    url = settings.resolved_database_url()
+    try:
+        upgrade_database(url)
+        Shipper(settings.resolved_journal_path, make_shipper_engine(url)).run_once()
+    except (DatabaseUnavailable, OSError, LookupError, RuntimeError) as exc:
+        click.echo(f"audit record kept in the journal, shipped later: {exc}", err=True)
 
 
 @main.group()

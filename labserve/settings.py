@@ -74,6 +74,26 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     audit: bool = True
     audit_inputs: Literal["full", "hash"] = "full"
+    audit_failure: Literal["refuse", "allow"] = Field(
+        default="refuse",
+        description="refuse: a prediction whose record cannot be journaled is answered 503; "
+        "allow: it is answered, and the record counted as lost.",
+    )
+    journal_path: Path | None = Field(
+        default=None, description="The audit journal's folder (default: <instance>/journal)."
+    )
+    journal_fsync: Literal["never", "interval", "always"] = Field(
+        default="never",
+        description="never: a record survives the process's death; always: also power loss.",
+    )
+    journal_max_bytes: int = Field(
+        default=1024**3, ge=1024 * 1024, description="Unshipped journal on disk before refusing."
+    )
+    shipper: Literal["process", "thread", "none"] = Field(
+        default="thread",
+        description="Who moves journal records into the database: `labserve serve` starts a "
+        "process (its workers get none); an app made by create_app ships from a thread.",
+    )
     # -- logs --------------------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
@@ -112,6 +132,10 @@ class Settings(BaseSettings):
     def models_path(self) -> Path:
         """The model store: one folder per model, one sub-folder per version."""
         return self.instance_path / "models"
+
+    @property
+    def resolved_journal_path(self) -> Path:
+        return self.journal_path or self.instance_path / "journal"
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded default: a SQLite file in the instance folder."""

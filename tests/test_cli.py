@@ -84,6 +84,7 @@ def test_keys_and_audit_export_from_the_command_line(
             "INSTANCE_PATH": str(trained_instance),
             "LOAD_MODELS": "sync",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'labserve.db'}",
+            "JOURNAL_PATH": str(tmp_path / "journal"),
             "REQUIRE_API_KEY": True,
             "API_KEY_CACHE_SECONDS": 0,  # see revocation at once, not after the cache's 5 s
         }
@@ -94,10 +95,12 @@ def test_keys_and_audit_export_from_the_command_line(
             client.post("/api/diagnosis", json=benign_row, headers={"X-API-Key": key}).status_code
             == 200
         )
-    from labserve.web.persistence import get_database
+    from labserve.web.audit_log import get_audit_log
 
     with app.app_context():
-        get_database().audit.flush()
+        audit_log = get_audit_log()
+        assert audit_log is not None
+        audit_log.ship_now()
     out = tmp_path / "audit.jsonl"
     exported = runner.invoke(
         cli.main, ["audit", "export", "--format", "jsonl", "-o", str(out), *db_args]

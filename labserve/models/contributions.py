@@ -51,8 +51,11 @@ def explainable(estimator: Any) -> bool:
     )
 
 
-def tree_contributions(estimator: Any, X: np.ndarray) -> Contributions:
-    """Exact contributions of each input feature for each row of ``X`` (float matrix)."""
+def tree_contributions(estimator: Any, X: Any) -> Contributions:
+    """Exact contributions of each input feature for each row of ``X``.
+
+    ``X`` is what the estimator itself takes (a DataFrame when it was fitted on one).
+    """
     *before, last = _steps(estimator)
     for step in before:
         X = step.transform(X)
@@ -84,7 +87,7 @@ def tree_contributions(estimator: Any, X: np.ndarray) -> Contributions:
             ),
             shape=(structure.node_count, n_features * outputs),
         )
-        paths = tree.decision_path(X)  # (cases, nodes), 1 where a case passes
+        paths = tree.decision_path(_input_of(tree, X))  # (cases, nodes), 1 where passed
         part = np.asarray((paths @ credit).todense()).reshape(len(X), n_features, outputs)
         total = total + part  # broadcasts from one output to the tree's outputs
         baseline = baseline + values[0]
@@ -98,3 +101,13 @@ def _node_values(tree: Any) -> np.ndarray:
         sums = value.sum(axis=1, keepdims=True)
         return value / np.where(sums == 0, 1.0, sums)
     return value
+
+
+def _input_of(tree: Any, X: np.ndarray) -> Any:
+    """A lone tree fitted on a DataFrame is asked with one (a forest's trees never are)."""
+    columns = getattr(tree, "feature_names_in_", None)
+    if columns is None:
+        return X
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=columns)

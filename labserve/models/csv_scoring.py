@@ -178,7 +178,7 @@ class CsvScorer(Iterator[str]):
     def _generate(self) -> Iterator[str]:
         yield _csv_text([[*self.header, *self.output_columns]])
         while lines := self._feed.take(self.chunk_rows):
-            failure: csv.Error | None = None
+            unreadable: dict[int, str] = {}
             text = ""
             with _cyclic_gc_paused():
                 plain = _plain_lines(lines)
@@ -186,29 +186,38 @@ class CsvScorer(Iterator[str]):
                     rows = [line.split(",") for line in plain]
                 else:
                     self._feed.put_back(lines)
-                    rows, failure = self._read_records(len(lines))
+                    rows, unreadable = self._read_records(len(lines))
                 if rows:
-                    text = self._score(rows, plain)
+                    text = self._score(rows, plain, unreadable)
             if rows:
                 yield text
                 if self.on_chunk is not None:
                     self.on_chunk(len(rows))
-            if failure is not None:
-                raise InvalidInput(
-                    f"the CSV cannot be read after data row {self.tally.rows}: {failure}"
-                )
 
-    def _read_records(self, count: int) -> tuple[list[list[str]], csv.Error | None]:
-        """Up to ``count`` records through the csv module; stops early at unreadable text."""
+    def _read_records(self, count: int) -> tuple[list[list[str]], dict[int, str]]:
+        """Up to ``count`` records through the csv module, and which of them were unreadable.
+
+        A record the csv module refuses (a cell over its size limit, say) becomes an error row
+        and reading goes on with the next one: the scored file never ends silently early.
+        """
         read: list[list[str]] = []
-        failure: csv.Error | None = None
-        try:
-            read.extend(islice(self._reader, count))
-        except csv.Error as exc:  # e.g. a cell over the size limit; the rows before it stay
-            failure = exc
-        return [row for row in read if row], failure  # a blank line carries nothing
+        unreadable: dict[int, str] = {}
+        while len(read) < count:
+            try:
+                row = next(self._reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                unreadable[len(read)] = str(exc)
+                read.append([])
+                continue
+            if row:  # a blank line carries nothing
+                read.append(row)
+        return read, unreadable
 
-    def _score(self, rows: list[list[str]], plain: list[str] | None) -> str:
+    def _score(
+        self, rows: list[list[str]], plain: list[str] | None, unreadable: dict[int, str]
+    ) -> str:
         """Check, predict and format one chunk; ``plain`` holds the rows' lines when simple."""
         n, width = len(rows), len(self.header)
         problems: dict[int, list[str]] = {}
@@ -216,7 +225,11 @@ class CsvScorer(Iterator[str]):
         for i in np.flatnonzero(ragged).tolist():
             cells = rows[i]
             dropped = " (extra cells dropped)" if len(cells) > width else ""
-            problems[i] = [f"row has {len(cells)} cells; the header has {width}{dropped}"]
+            problems[i] = [
+                f"this row cannot be read: {unreadable[i]}"
+                if i in unreadable
+                else f"row has {len(cells)} cells; the header has {width}{dropped}"
+            ]
             rows[i] = (cells + [""] * width)[:width]  # keep the output rectangular
             if plain is not None:
                 plain[i] = ",".join(rows[i])

@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from labserve.settings import Settings
 from labserve.web import extension
+from labserve.web.audit_log import close_audit_log, init_audit_log
 from labserve.web.auth import init_auth
 from labserve.web.errors import register_error_handlers
 from labserve.web.json_body import parse_json
@@ -52,6 +53,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     init_request_ids(app)
     init_metrics(app)
     init_database(app, settings)
+    init_audit_log(app, settings)
     init_auth(app)  # before the limiter: limits are counted per key
     init_limits(app, settings)
     init_security_headers(app)
@@ -78,9 +80,20 @@ def close_app(app: Flask) -> None:
     registry = app.extensions.get(extension.REGISTRY_KEY)
     if registry is not None:
         registry.close()
+    close_audit_log(app)
     close_database(app)
 
 
 def app_from_settings(settings: Settings) -> Flask:
-    """The WSGI app of one production worker (granian calls this in each worker process)."""
+    """The WSGI app of one production worker (granian calls this in each worker process).
+
+    A forked worker inherits the server's signal handlers, which only set a flag in the
+    parent: a SIGTERM while the worker loads its models would be lost, and the shutdown would
+    wait for the worker to be killed. Until granian installs the worker's own handlers (right
+    after this returns), SIGTERM ends a loading worker at once; it has no request yet.
+    """
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
     return create_app(settings)

@@ -7,6 +7,7 @@ audit record per file keeps the checksum of the input and the label counts.
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import tempfile
 import time
@@ -16,15 +17,18 @@ from typing import IO, Any
 from flask import Blueprint, Response, request, stream_with_context
 
 from labserve.db import AuditRecord
+from labserve.journal import JournalUnavailable
 from labserve.models.base import ServedModel
-from labserve.models.csv_scoring import CsvScorer, supports_csv
+from labserve.models.csv_scoring import CsvScorer, ScoringTally, supports_csv
 from labserve.models.errors import InvalidInput
+from labserve.web.audit_log import get_audit_log
 from labserve.web.auth import caller_name
 from labserve.web.errors import ApiError
 from labserve.web.metrics import BATCH_ROWS, PREDICTIONS
-from labserve.web.persistence import get_database
 from labserve.web.predicting import get_model, requested_version
 from labserve.web.request_context import current_request_id
+
+log = logging.getLogger(__name__)
 
 csv_api = Blueprint("csv_api", __name__, url_prefix="/api/v1")
 
@@ -56,48 +60,85 @@ def uploaded_lines() -> io.TextIOWrapper:
 
 
 def scored_csv_response(model: ServedModel, lines: io.TextIOWrapper) -> Response:
-    """Stream the scored file; ``lines`` is closed when the response is done (or refused)."""
+    """Stream the scored file; ``lines`` is closed when the response is done (or refused).
+
+    The file's audit record is journaled when scoring ends, whatever ends it: the last row, an
+    error, or the client going away (then with the rows it was sent). When records cannot be
+    kept, the upload is refused before any row is scored.
+    """
     name = model.name
     try:
         if not supports_csv(model):
             raise InvalidInput(f"model {name!r} does not score CSV files (it is not tabular)")
+        audit_log = get_audit_log()
+        if audit_log is not None:
+            audit_log.check()
         started = time.perf_counter()
-        scorer = CsvScorer(model, lines)
+        delivered = [0]
+        scorer = CsvScorer(
+            model, lines, on_chunk=lambda rows: delivered.__setitem__(0, delivered[0] + rows)
+        )
     except Exception:
         lines.close()
         raise
     caller, request_id = caller_name(), current_request_id()
 
     def generate() -> Iterator[str]:
+        end = "complete"
         try:
             yield from scorer.chunks()
-        except InvalidInput as exc:  # the body is already under way: say it in the file
-            yield f"# scoring stopped: {exc.message}\n"
-            return
+        except GeneratorExit:
+            end = "client disconnected"
+            raise
+        except Exception as exc:
+            end = f"failed: {type(exc).__name__}"
+            raise
         finally:
             lines.close()
-        tally = scorer.tally
-        BATCH_ROWS.labels(model.name).observe(tally.rows)
-        for label, count in tally.labels.items():
-            PREDICTIONS.labels(model.name, label).inc(count)
-        get_database().audit.submit(
-            AuditRecord(
-                model=model.name,
-                model_version=model.version,
-                caller=caller,
-                request_id=request_id,
-                inputs={"csv_sha256": tally.sha256.hexdigest(), "rows": tally.rows},
-                outputs={"labels": tally.labels, "row_errors": tally.errors},
-                latency_ms=(time.perf_counter() - started) * 1000,
-                rows=tally.rows,
-            )
-        )
+            record_csv(model, scorer.tally, delivered[0], end, started, caller, request_id)
 
     return Response(
         stream_with_context(generate()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}-scored.csv"'},
     )
+
+
+def record_csv(
+    model: ServedModel,
+    tally: ScoringTally,
+    delivered: int,
+    end: str,
+    started: float,
+    caller: str,
+    request_id: str,
+) -> None:
+    """Count a scored file in the metrics and journal its one audit record."""
+    BATCH_ROWS.labels(model.name).observe(tally.rows)
+    for label, count in tally.labels.items():
+        PREDICTIONS.labels(model.name, label).inc(count)
+    audit_log = get_audit_log()
+    if audit_log is None:
+        return
+    record = AuditRecord(
+        model=model.name,
+        model_version=model.version,
+        caller=caller,
+        request_id=request_id,
+        inputs={"csv_sha256": tally.sha256.hexdigest(), "rows": tally.rows},
+        outputs={
+            "labels": tally.labels,
+            "row_errors": tally.errors,
+            "rows_delivered": delivered,
+            "end": end,
+        },
+        latency_ms=(time.perf_counter() - started) * 1000,
+        rows=tally.rows,
+    )
+    try:
+        audit_log.record(record)
+    except JournalUnavailable as exc:  # the answer is under way: the loss is counted and logged
+        log.error("audit record of a scored file lost: %s (%s)", exc.reason, request_id)
 
 
 @csv_api.post("/models/<name>/predict.csv")

@@ -15,10 +15,10 @@ from flask import request
 from labserve.db import AuditRecord
 from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, ServedModel
 from labserve.models.errors import InvalidInput
+from labserve.web.audit_log import get_audit_log
 from labserve.web.auth import caller_name
 from labserve.web.extension import get_registry, get_settings
 from labserve.web.metrics import record_predictions
-from labserve.web.persistence import get_database
 from labserve.web.request_context import current_request_id
 
 
@@ -71,8 +71,7 @@ def predict_rows(
     params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
     predictions = model.predict_valid(valid, params)
     record_predictions(model.name, predictions, len(valid))
-    if get_settings().audit:
-        audit(model, rows, parameters, predictions, started)
+    audit(model, rows, parameters, predictions, started)
     return PredictionResult(model=model.name, version=model.version, predictions=predictions)
 
 
@@ -83,8 +82,11 @@ def audit(
     predictions: list[Prediction],
     started: float,
 ) -> None:
-    """Queue the audit record (the database write happens off the request thread)."""
-    get_database().audit.submit(
+    """Journal the audit record before the answer goes out (``JournalUnavailable`` if not)."""
+    audit_log = get_audit_log()
+    if audit_log is None:
+        return
+    audit_log.record(
         AuditRecord(
             model=model.name,
             model_version=model.version,

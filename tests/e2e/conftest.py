@@ -55,6 +55,7 @@ def live_server(trained_instance: Path, tmp_path_factory: pytest.TempPathFactory
             "INSTANCE_PATH": str(trained_instance),
             "LOAD_MODELS": "background",
             "DATABASE_URL": f"sqlite:///{database}",
+            "JOURNAL_PATH": str(database.parent / "journal"),
         }
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -270,3 +270,39 @@ def test_a_non_empty_folder_is_not_overwritten_by_accident(
     with pytest.raises(InvalidModelSource, match="not empty"):
         labserve.save_model(wine.estimator, tmp_path / "m", reference=wine.X)
     assert (tmp_path / "m" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("on_frame", [True, False])
+def test_tree_ensembles_explain_exactly(lab_models: dict[str, LabModel], on_frame: bool) -> None:
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
+
+    from labserve.models.contributions import tree_contributions
+
+    wine = lab_models["wine"]
+    X = wine.X if on_frame else wine.X.to_numpy()
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, wine.y)
+    found = tree_contributions(forest, X)
+    rebuilt = found.baseline + found.values.sum(axis=1)
+    assert np.max(np.abs(rebuilt - forest.predict_proba(X))) < 1e-12
+    diabetes = lab_models["diabetes"]
+    trees = ExtraTreesRegressor(n_estimators=5, random_state=0).fit(diabetes.X, diabetes.y)
+    found = tree_contributions(trees, diabetes.X)
+    rebuilt = found.baseline + found.values.sum(axis=1)
+    assert np.max(np.abs(rebuilt[:, 0] - trees.predict(diabetes.X))) < 1e-9
+
+
+def test_a_served_forest_explains_each_prediction(lab_models: dict[str, LabModel]) -> None:
+    wine = lab_models["wine"]
+    model = serve_folder(wine.folder, name="wine")
+    assert model.can_explain
+    rows = rows_of(wine.X, 5)
+    params = model.validate_parameters({"explain": True})
+    for prediction in model.predict_valid(model.validate(rows), params):
+        explained = prediction["contributions"]
+        assert explained["class"] == prediction["label"]
+        total = explained["baseline"] + sum(explained["values"].values())
+        assert total == pytest.approx(prediction["probabilities"][prediction["label"]], abs=2e-5)
+    ridge = serve_folder(lab_models["diabetes"].folder, name="ridge")
+    with pytest.raises(InvalidInput, match="cannot explain") as refused:
+        ridge.validate_parameters({"explain": True})
+    assert refused.value.field == "parameters.explain"
