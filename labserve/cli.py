@@ -19,7 +19,8 @@ INSTANCE_OPTION = click.option(
     "--instance-path",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the model store and data (default: LABSERVE_INSTANCE_PATH, or ./instance).",
+    help="Folder of the model store and data (default: LABSERVE_INSTANCE_PATH, else "
+    "~/.local/share/labserve).",
 )
 DATABASE_OPTION = click.option(
     "--database-url",
@@ -92,8 +93,20 @@ def serve(instance_path: Path | None, host: str, port: int, workers: int, dev: b
         return
     from labserve.server import run_production
 
-    click.echo(f"labserve on http://{host}:{port} ({workers} workers); Ctrl-C to stop")
+    click.echo(startup_line(settings, host, port, workers))
     run_production(settings, host, port, workers)
+
+
+def startup_line(settings: Settings, host: str, port: int, workers: int) -> str:
+    """What the user needs at a glance: where to go, what is served, where things are kept."""
+    served = model_store(settings).snapshot()
+    models = ", ".join(f"{name} v{version}" for name, version in sorted(served.items()))
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return (
+        f"labserve: open http://{shown}:{port} ({workers} workers; API docs at /docs)\n"
+        f"  models: {models or 'none yet (labserve models add NAME PATH)'}\n"
+        f"  instance: {settings.instance_path}; Ctrl-C to stop"
+    )
 
 
 # -- models -----------------------------------------------------------------------------------

@@ -80,9 +80,14 @@ def preload_libraries() -> None:
             continue
 
 
+#: One line per request: time, client, request line, status, milliseconds.
+ACCESS_FORMAT = '[%(time)s] %(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
+
+
 def serve_workers(worker_settings: Settings, host: str, port: int, workers: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.log import LogLevels
 
     from labserve.web import app_from_settings
 
@@ -94,5 +99,8 @@ def serve_workers(worker_settings: Settings, host: str, port: int, workers: int)
         workers=workers,
         workers_kill_timeout=GRACEFUL_SECONDS,
         respawn_failed_workers=True,
-        log_access=False,
+        websockets=False,  # WSGI has none; saying so at every start is noise
+        log_level=LogLevels.warning,  # worker spawns are not news; failures are
+        log_access=worker_settings.access_log,
+        log_access_format=ACCESS_FORMAT,
     ).serve(target_loader=partial(app_from_settings, worker_settings), wrap_loader=False)

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     )
 
     instance_path: Path = Field(
-        default=Path("instance"), description="Artifacts, the model store, the database."
+        default_factory=lambda: default_instance_path(),
+        description="The model store, the database, the audit journal.",
     )
     # -- models ------------------------------------------------------------------------------
     builtin_models: tuple[str, ...] = Field(
@@ -97,6 +98,9 @@ class Settings(BaseSettings):
     # -- logs --------------------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    access_log: bool = Field(
+        default=True, description="One line per request from the production server."
+    )
 
     @field_validator("builtin_models", mode="before")
     @classmethod
@@ -170,7 +174,18 @@ def instance_path_from_env(overrides: Mapping[str, Any] | None = None) -> Path:
     """Where ``instance/config.py`` lives: decided before the other settings are read."""
     given = {key.lower(): value for key, value in (overrides or {}).items()}
     chosen = given.get("instance_path") or os.environ.get(f"{ENV_PREFIX}INSTANCE_PATH")
-    return Path(chosen or "instance").expanduser().resolve()
+    return Path(chosen).expanduser().resolve() if chosen else default_instance_path()
+
+
+def default_instance_path() -> Path:
+    """The per-user folder every command finds without being told (``labserve`` anywhere).
+
+    ``~/.local/share/labserve`` on Linux (``$XDG_DATA_HOME/labserve`` when set), the
+    platform's own user data folder elsewhere.
+    """
+    import platformdirs
+
+    return platformdirs.user_data_path("labserve").resolve()
 
 
 class InstanceConfigSource(PydanticBaseSettingsSource):

@@ -306,3 +306,17 @@ def test_a_served_forest_explains_each_prediction(lab_models: dict[str, LabModel
     with pytest.raises(InvalidInput, match="cannot explain") as refused:
         ridge.validate_parameters({"explain": True})
     assert refused.value.field == "parameters.explain"
+
+
+def test_one_row_at_a_time_and_whole_batches_agree_exactly(lab_models: dict[str, LabModel]) -> None:
+    """Small batches take plain-Python paths, large ones numpy: the answers are identical."""
+    wine = lab_models["wine"]
+    model = serve_folder(wine.folder, name="wine")
+    rows = rows_of(wine.X, len(wine.X))
+    assert model.predict(rows) == [model.predict([row])[0] for row in rows]
+    # a linear model's dot products are summed in another order by BLAS for a batch
+    diabetes = lab_models["diabetes"]
+    ridge = serve_folder(diabetes.folder, name="diabetes")
+    rows = rows_of(diabetes.X, len(diabetes.X))
+    batch = [p["value"] for p in ridge.predict(rows)]
+    assert batch == pytest.approx([ridge.predict([row])[0]["value"] for row in rows], rel=1e-12)
