@@ -356,7 +356,7 @@ def summarize(run: Run) -> None:
             f"p99 {st.percentile(latencies, 0.99) * 1000:.0f} ms",
             "failed at the kill": f"{len(kill)}, started at "
             f"{[round(r.start - run.t_kill, 2) for r in kill]} s from the kill, "
-            f"{sorted({r.error.split('(')[0] or r.status for r in kill})} "
+            f"{sorted({r.error.split('(')[0] or str(r.status) for r in kill})} "
             f"(3 healthy replicas again after {run.t_recovered - run.t_kill:.1f} s)",
             "failed during the rollout": f"{len(update)} "
             f"(rollout {run.t_updated - run.t_update:.1f} s, state {run.update_state!r})",
