@@ -173,8 +173,11 @@ def render_stack(directory: Path, *, mesh: bool, attachable: bool = False) -> Pa
     switched to DNS round robin, publishes nothing, and an HAProxy service (host-mode port)
     spreads requests over the replicas Docker's DNS lists: those whose container is healthy,
     the same rule the mesh follows. Everything else is the file users deploy.
+    ``attachable``: plain containers may join the backend network too (the benchmark's).
     """
     stack = yaml.safe_load((ROOT / "deploy/stack.yaml").read_text())
+    if attachable:
+        stack["networks"]["backend"]["attachable"] = True
     if not mesh:
         labserve = stack["services"]["labserve"]
         ports = labserve.pop("ports")
