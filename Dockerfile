@@ -22,16 +22,16 @@ RUN python3 -m venv /opt/labserve
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY labserve/ labserve/
-# Wheels built beforehand on the host (`pip wheel . -w dist/wheels`, scripts/build-image do it)
-# let the build run without any network, and without trusting the host's CA in the image.
-# The [s] glob keeps this step valid when dist/wheels does not exist (pyproject.toml always
-# matches); the wheels are then built here from PyPI.
-COPY pyproject.toml dist/wheel[s] /wheels/
+# Wheels fetched beforehand (scripts/build-image puts them in dist/wheels) let the build run
+# without any network, and without trusting the host's CA in the image. The dis[t] glob keeps
+# this step valid when there is no dist/ (pyproject.toml always matches); the wheels are then
+# fetched here from PyPI.
+COPY pyproject.toml dis[t] /build/
 RUN set -eu; \
-    if ! ls /wheels/labserve-*.whl >/dev/null 2>&1; then \
-        /opt/labserve/bin/pip wheel --wheel-dir /wheels '.[postgres,redis]'; \
+    if ! ls /build/wheels/labserve-*.whl >/dev/null 2>&1; then \
+        /opt/labserve/bin/pip wheel --wheel-dir /build/wheels '.[postgres,redis]'; \
     fi; \
-    /opt/labserve/bin/pip install --no-index --find-links /wheels 'labserve[postgres,redis]'; \
+    /opt/labserve/bin/pip install --no-index --find-links /build/wheels 'labserve[postgres,redis]'; \
     /opt/labserve/bin/pip uninstall --quiet --yes pip setuptools
 # The dependencies' own test suites (scipy, scikit-learn, numpy, onnx: ~90 MB with their
 # compiled files) are never imported by labserve: leave them out of the image.
