@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -222,6 +223,7 @@ def main() -> None:
             st.docker("swarm", "leave", "--force", check=False)
         if not args.image:
             st.docker("rmi", IMAGE, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"\n{args.seconds} s per run, wrk -t2 -c{args.connections}, {os.cpu_count()} cores\n")
     print(f"| {'setup':<52} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | errors |")

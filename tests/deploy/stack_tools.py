@@ -316,6 +316,7 @@ class Stack:
                 docker("volume", "rm", "--force", volume, check=False)
             for secret in self.secrets_created:
                 docker("secret", "rm", secret, check=False)
+            shutil.rmtree(self.file.parent, ignore_errors=True)
 
 
 def new_stack(
