@@ -69,7 +69,9 @@ def main() -> None:
     type=click.IntRange(1, 64),
     default=2,
     show_default=True,
-    help="Worker processes of the production server (granian); one per core is a good start.",
+    envvar="LABSERVE_WORKERS",
+    help="Worker processes of the production server (granian); one per core is a good start "
+    "(env LABSERVE_WORKERS).",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server with reloader and debugger.")
 def serve(instance_path: Path | None, host: str, port: int, workers: int, dev: bool) -> None:
@@ -194,6 +196,20 @@ def models_add(
 
 def split_list(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@models.command("init")
+@INSTANCE_OPTION
+def models_init(instance_path: Path | None) -> None:
+    """Create the built-in models the store lacks (serve does it too; images bake them)."""
+    from labserve.models.builtins import ensure_builtin_models
+
+    settings = load_settings(instance_path=instance_path)
+    try:
+        added = ensure_builtin_models(model_store(settings), settings, click.echo)
+    except SettingsError as exc:
+        refuse(exc)
+    click.echo(f"built-in models added: {', '.join(added) or 'none (all present)'}")
 
 
 @models.command("list")
