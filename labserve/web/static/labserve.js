@@ -104,7 +104,6 @@ function showProblem(section, input, message) {
   const outcome = section.querySelector("#batch-outcome");
   outcome.replaceChildren();
   outcome.classList.remove("filled");
-  section.querySelector("#csv-file-feedback").replaceChildren();
   markInvalid(input, true);
 }
 
