@@ -295,8 +295,9 @@ def test_an_unreadable_row_is_never_shown_as_scored(client: FlaskClient, kept: S
     ``# scoring stopped`` line ends the body) or makes the row an error row; either way the
     page says the row cannot be read, and a stopped file is not kept."""
     from labserve.models.diagnosis import FEATURE_NAMES
+    from tests.conftest import data_row
 
-    good = ",".join(["1"] * len(FEATURE_NAMES))
+    good = ",".join(repr(data_row(0)[name]) for name in FEATURE_NAMES)
     text = ",".join(FEATURE_NAMES) + f"\n{good}\n{good}\n" + '"' + "x" * 200_000 + '"\n'
     status, page = upload(client, "diagnosis", text)
     assert "cannot be read" in page
