@@ -25,7 +25,8 @@ SCORED_FILES_KEY = "labserve.scored_files"
 UPLOAD_FIELD = "file"
 #: The file input's id on the page (the error summary links to it).
 UPLOAD_ELEMENT_ID = "csv-file"
-#: How ``scored_csv_response`` ends a body it cannot finish (no audit record is written).
+#: How ``scored_csv_response`` ends a body it cannot finish, where an unreadable CSV stops
+#: the scoring (where it becomes an error row instead, this never comes).
 STOPPED_PREFIX = "# scoring stopped: "
 #: Bytes looked at to tell a text file from a spreadsheet or another binary file.
 SNIFF_BYTES = 8192
@@ -89,24 +90,25 @@ def score_upload(model: TabularModel) -> BatchOutcome:
             for piece in response.response:
                 chunk = piece.decode("utf-8") if isinstance(piece, bytes) else str(piece)
                 if chunk.startswith(STOPPED_PREFIX):
-                    raise InvalidInput(chunk.removeprefix(STOPPED_PREFIX).strip(), field="file")
+                    raise InvalidInput(
+                        chunk.removeprefix(STOPPED_PREFIX).strip(), field=UPLOAD_FIELD
+                    )
                 writer.write(chunk)
                 reader.feed(chunk)
             kept = writer.keep()
     except ScoredFileTooLarge as exc:
-        raise InvalidInput(f"{exc}: split the file and upload the parts", field="file") from None
+        message = f"{exc}: split the file and upload the parts"
+        raise InvalidInput(message, field=UPLOAD_FIELD) from None
     finally:
         response.close()  # ends the scoring generator (and its input) if it stopped early
+    name = download_name(file_name, model.name)
     return BatchOutcome(
         file_name=file_name,
         summary=reader.summary,
         download_url=url_for(
-            "ui.scored_file",
-            name=model.name,
-            token=kept.token,
-            download_name=download_name(file_name, model.name),
+            "ui.scored_file", name=model.name, token=kept.token, download_name=name
         ),
-        download_name=download_name(file_name, model.name),
+        download_name=name,
         size=kept.size,
         keep_minutes=round(store.keep_seconds / 60),
     )
