@@ -88,9 +88,10 @@ def score_csv(
 
     Raises:
         InvalidInput: the text is empty, or its header lacks (or repeats) a feature column,
-            or already has an output column; ``field`` names the column. Also raised while
-            iterating if the CSV turns unreadable (e.g. a cell over the csv module's size
-            limit), after the rows before it were yielded.
+            or already has an output column; ``field`` names the (first) column and the
+            message names every missing one. Also raised while iterating if the CSV turns
+            unreadable (e.g. a cell over the csv module's size limit), after the rows before
+            it were yielded.
     """
     return CsvScorer(model, source, chunk_rows=chunk_rows, on_chunk=on_chunk)
 
@@ -153,11 +154,12 @@ class CsvScorer(Iterator[str]):
                     f"{', '.join(self.output_columns)}: rename or remove it",
                     field=output,
                 )
+        missing = [spec.name for spec in self.model.features if spec.name not in names]
+        if missing:  # every missing column at once: the user fixes the file once, not n times
+            raise InvalidInput(self._missing_message(missing, names), field=missing[0])
         positions: list[int] = []
         for spec in self.model.features:
             count = names.count(spec.name)
-            if count == 0:
-                raise InvalidInput(self._missing_message(spec.name, names), field=spec.name)
             if count > 1:
                 raise InvalidInput(
                     f"column {spec.name!r} appears {count} times in the header", field=spec.name
@@ -165,11 +167,13 @@ class CsvScorer(Iterator[str]):
             positions.append(names.index(spec.name))
         return positions
 
-    def _missing_message(self, missing: str, names: list[str]) -> str:
-        message = (
-            f"column {missing!r} is missing from the CSV header; it must name every feature: "
-            + ", ".join(spec.name for spec in self.model.features)
-        )
+    def _missing_message(self, missing: list[str], names: list[str]) -> str:
+        if len(missing) == 1:
+            absent = f"column {missing[0]!r} is"
+        else:
+            absent = f"{len(missing)} columns ({', '.join(map(repr, missing))}) are"
+        features = ", ".join(spec.name for spec in self.model.features)
+        message = f"{absent} missing from the CSV header; it must name every feature: {features}"
         if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
             message += " (this file does not look comma-separated)"
         return message
