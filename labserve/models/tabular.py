@@ -256,7 +256,14 @@ class TabularModel(ServedModel):
             return {
                 "type": "object",
                 "required": ["value", "warnings"],
-                "properties": {"value": {"type": "number"}, "warnings": warnings},
+                "properties": {
+                    "value": {
+                        "type": ["number", "null"],
+                        "description": "null when the model's output is not a finite number "
+                        "(inputs far outside the training range)",
+                    },
+                    "warnings": warnings,
+                },
             }
         properties: dict[str, Any] = {
             "label": {"type": "string", "enum": self.classes}

@@ -1,7 +1,9 @@
-"""The OpenAPI 3.1 document of the JSON API, built from the models' own input schemas.
+"""The OpenAPI 3.1 document of the HTTP API, built from the models' own schemas.
 
-Generated at request time from the registry, so a model's schema and its documentation can
-never disagree.
+Generated at request time from the registry and the settings, so a model's schema and its
+documentation can never disagree, and the document says what this server does now: which
+statuses it can answer (429 only with a rate limit), whether a key is required. The page at
+``/docs`` (``labserve.web.docs``) renders it.
 """
 
 from __future__ import annotations
@@ -11,186 +13,200 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 import labserve
-from labserve.models.base import ServedModel
+from labserve.db import any_keys_exist
+from labserve.db.audit import MAX_LIST_LIMIT
+from labserve.settings import Settings
+from labserve.web.api import TUTORIAL_CLASSIFIER, TUTORIAL_SUMMARIZER
 from labserve.web.extension import get_registry, get_settings
+from labserve.web.openapi_components import (
+    HEADERS,
+    NO_KEY,
+    OPTIONAL_KEY,
+    REQUIRED_KEY,
+    SCHEMAS,
+    SECURITY_SCHEMES,
+    Schema,
+    api_responses,
+    ok_response,
+    ref,
+)
+from labserve.web.openapi_models import (
+    ModelComponents,
+    ModelOperations,
+    tutorial_diagnosis,
+    tutorial_summary,
+)
+from labserve.web.persistence import get_database
 
 openapi = Blueprint("openapi", __name__)
 
-ERROR = {
-    "type": "object",
-    "required": ["error", "message", "field"],
-    "properties": {
-        "error": {"type": "string", "description": "short machine-readable code"},
-        "message": {"type": "string", "description": "what is wrong, for a person"},
-        "field": {"type": ["string", "null"], "description": "the input at fault, if any"},
-    },
-}
+DESCRIPTION = """\
+Predictions from the models this server holds, one JSON route per model, plus CSV scoring.
+
+Errors are JSON `{"error", "message", "field"}` with a 4xx status. NaN and Infinity are
+refused, also as raw JSON tokens. Every response carries `X-Request-ID`.
+
+API keys (`labserve keys create NAME`) go in `Authorization: Bearer <key>` or `X-API-Key`.
+They are optional unless the server runs with `LABSERVE_REQUIRE_API_KEY=true`, but a key that
+is sent must be valid; the audit log needs one as soon as any key exists.
+"""
+
+TAGS = [
+    {"name": "models", "description": "what this server serves"},
+    {"name": "tutorial", "description": "the original tutorial's routes, unchanged"},
+    {"name": "audit", "description": "the log of predictions"},
+    {"name": "operations", "description": "health, readiness, metrics (no key, no limit)"},
+]
 
 
-def error_responses(*statuses: int) -> dict[str, Any]:
+def shared_paths(settings: Settings, security: list[dict[str, list[str]]]) -> Schema:
+    """The routes that do not belong to one model."""
+    limited = bool(settings.rate_limit)
+    keys_exist = security == OPTIONAL_KEY and any_keys_exist(get_database().engine)
+    audit_security = REQUIRED_KEY if keys_exist else security
+    since = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
     return {
-        str(status): {
-            "description": "error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        for status in statuses
-    }
-
-
-def json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def json_ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {
-        "200": {"description": description, "content": {"application/json": {"schema": schema}}}
-    }
-
-
-def component_name(model_name: str, suffix: str) -> str:
-    return "".join(part.capitalize() for part in model_name.replace("-", "_").split("_")) + suffix
-
-
-def predict_path(model: ServedModel, max_batch_rows: int, schemas: dict[str, Any]) -> Any:
-    """The predict route of one model, with its own request and response schemas."""
-    row_name = component_name(model.name, "Input")
-    schemas[row_name] = model.input_schema()
-    schemas[component_name(model.name, "Prediction")] = model.output_schema()
-    parameters = model.parameters_schema() or {"type": "object", "maxProperties": 0}
-    return {
-        "post": {
-            "summary": f"Predict a batch with {model.name}",
-            "parameters": [VERSION_PARAMETER],
-            "requestBody": json_body(
-                {
-                    "type": "object",
-                    "required": ["inputs"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "inputs": {
-                            "type": "array",
-                            "items": {"$ref": f"#/components/schemas/{row_name}"},
-                            "minItems": 1,
-                            "maxItems": max_batch_rows,
-                        },
-                        "parameters": parameters,
-                    },
-                }
-            ),
-            "responses": {
-                **json_ok(
-                    {
-                        "type": "object",
-                        "required": ["model", "version", "predictions"],
-                        "properties": {
-                            "model": {"type": "string", "const": model.name},
-                            "version": {"type": "string"},
-                            "predictions": {
-                                "type": "array",
-                                "items": {
-                                    "$ref": "#/components/schemas/"
-                                    + component_name(model.name, "Prediction")
-                                },
-                            },
-                        },
-                    }
-                ),
-                **error_responses(400, 404, 413, 415, 422, 503),
-            },
-        }
-    }
-
-
-VERSION_PARAMETER = {
-    "name": "version",
-    "in": "query",
-    "required": False,
-    "description": "a stored version to use instead of the promoted one",
-    "schema": {"type": "string", "pattern": "^[0-9]+$"},
-}
-
-
-def build_spec(max_batch_rows: int) -> dict[str, Any]:
-    registry = get_registry()
-    schemas: dict[str, Any] = {"Error": ERROR}
-    paths: dict[str, Any] = {
         "/api/v1/models": {
             "get": {
-                "summary": "List models with versions and input schemas",
-                "responses": json_ok({"type": "object"}),
+                "tags": ["models"],
+                "operationId": "list_models",
+                "summary": "List models with their promoted version and input schema",
+                "security": security,
+                "responses": api_responses(ok_response(ref("ModelList")), limited=limited),
             }
-        }
+        },
+        "/api/v1/predictions": {
+            "get": {
+                "tags": ["audit"],
+                "operationId": "list_predictions",
+                "summary": "The audit log, newest first",
+                "description": "Needs a key once any key exists.",
+                "security": audit_security,
+                "parameters": [
+                    {
+                        "name": "model",
+                        "in": "query",
+                        "description": "only this model's records (empty: every model)",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "description": "only records at or after this ISO 8601 date or time "
+                        "(UTC unless it has an offset)",
+                        "schema": since,
+                        "examples": {"a day": {"value": "2026-01-31"}},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "description": "at most this many records",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_LIST_LIMIT,
+                            "default": 100,
+                        },
+                    },
+                ],
+                "responses": api_responses(ok_response(ref("AuditList")), 422, limited=limited),
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "tags": ["models"],
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": security,
+                "responses": api_responses(
+                    ok_response(
+                        {"type": "object", "required": ["openapi", "info", "paths"]},
+                        "OpenAPI 3.1",
+                    ),
+                    limited=limited,
+                ),
+            }
+        },
+        "/healthz": {
+            "get": {
+                "tags": ["operations"],
+                "operationId": "healthz",
+                "summary": "Liveness: the process answers",
+                "security": NO_KEY,
+                "responses": {"200": ok_response(ref("Health"))},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "tags": ["operations"],
+                "operationId": "readyz",
+                "summary": "Readiness: 200 once every model has loaded",
+                "security": NO_KEY,
+                "responses": {
+                    "200": ok_response(ref("Readiness"), "every model is ready"),
+                    "503": ok_response(ref("Readiness"), "a model is not ready; `reason` says why"),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "tags": ["operations"],
+                "operationId": "metrics",
+                "summary": "Prometheus metrics (text format), aggregated over workers",
+                "security": NO_KEY,
+                "responses": {
+                    "200": ok_response({"type": "string"}, "Prometheus text format", "text/plain")
+                },
+            }
+        },
     }
+
+
+def build_spec(settings: Settings) -> dict[str, Any]:
+    """The whole document, for the models served now."""
+    registry = get_registry()
+    security = REQUIRED_KEY if settings.require_api_key else OPTIONAL_KEY
+    schemas: Schema = dict(SCHEMAS)
+    components = ModelComponents(schemas)
+    paths = shared_paths(settings, security)
+    tags = list(TAGS)
     for model in registry:
         if not model.ready:
             continue
-        paths[f"/api/v1/models/{model.name}"] = {
-            "get": {
-                "summary": f"Model card of {model.name}",
-                "parameters": [VERSION_PARAMETER],
-                "responses": {**json_ok({"type": "object"}), **error_responses(404, 503)},
-            }
-        }
-        paths[f"/api/v1/models/{model.name}/predict"] = predict_path(model, max_batch_rows, schemas)
-    diagnosis = "DiagnosisInput" if "DiagnosisInput" in schemas else None
-    if diagnosis:
-        paths["/api/diagnosis"] = {
-            "post": {
-                "summary": "Tutorial route: one object of six features -> a diagnosis",
-                "requestBody": json_body({"$ref": f"#/components/schemas/{diagnosis}"}),
-                "responses": {
-                    **json_ok(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "diagnosis": {"type": "string"},
-                                "probability_malignant": {"type": "number"},
-                                "model_version": {"type": "string"},
-                            },
-                        }
-                    ),
-                    **error_responses(400, 415, 422, 503),
-                },
-            }
-        }
-    if "summarizer" in registry:
-        paths["/api/prediction"] = {
-            "post": {
-                "summary": "Tutorial route: summarise one text",
-                "requestBody": json_body(
-                    {
-                        "type": "object",
-                        "required": ["text"],
-                        "properties": {
-                            "text": {"type": "string", "minLength": 1},
-                            "maxlen": {"type": "integer", "minimum": 1},
-                            "minlen": {"type": "integer", "minimum": 1},
-                            "strip_digits": {"type": "boolean"},
-                        },
-                    }
-                ),
-                "responses": {
-                    **json_ok(
-                        {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {"summary_text": {"type": "string"}},
-                            },
-                        }
-                    ),
-                    **error_responses(400, 415, 422, 503),
-                },
-            }
-        }
+        operations = ModelOperations(
+            model,
+            components,
+            max_batch_rows=settings.max_batch_rows,
+            security=security,
+            limited=bool(settings.rate_limit),
+        )
+        paths.update(operations.paths())
+        tags.append({"name": model.name, "description": model.title})
+        if model.name == TUTORIAL_CLASSIFIER:
+            diagnosis = tutorial_diagnosis(operations)
+            if diagnosis is not None:
+                paths["/api/diagnosis"] = {"post": diagnosis}
+        if model.name == TUTORIAL_SUMMARIZER:
+            summary = tutorial_summary(operations)
+            if summary is not None:
+                paths["/api/prediction"] = {"post": summary}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "labserve", "version": labserve.__version__},
+        "info": {
+            "title": "labserve",
+            "version": labserve.__version__,
+            "description": DESCRIPTION,
+        },
+        "tags": tags,
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "headers": HEADERS,
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 
 @openapi.get("/api/v1/openapi.json")
 def openapi_document() -> Any:
-    return jsonify(build_spec(get_settings().max_batch_rows))
+    return jsonify(build_spec(get_settings()))
