@@ -233,7 +233,7 @@ def test_shared_answers_fit_their_schemas(client: FlaskClient, malignant_row: di
 def test_component_names_stay_unique(tmp_path: Path) -> None:
     """``wine-onnx`` and ``wine_onnx`` would both be ``WineOnnx``: the second gets a number."""
     from labserve.models.summarizer import SummarizerModel
-    from labserve.web.openapi_models import ModelComponents
+    from labserve.web.openapi.operations import ModelComponents
 
     components = ModelComponents({})
     first, second = SummarizerModel(), SummarizerModel()

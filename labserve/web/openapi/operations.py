@@ -1,41 +1,38 @@
-"""The OpenAPI operations of each served model, built from the model's own schemas.
+"""The operations of each served model, built from the model's own schemas.
 
 A model states its input row, its parameters and one prediction as JSON Schema
 (``input_schema``, ``parameters_schema``, ``output_schema``); its metadata.json may hold
 typical cases (``examples``). Everything here is derived from those, so the documentation of a
 model cannot drift from what its routes accept, and a model added to the store is documented
-the moment it is served.
+the moment it is served. The example answers are the model's own answers to the examples.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from labserve.models.base import ServedModel
-from labserve.models.csv_scoring import ERROR_COLUMN, score_csv, supports_csv
+from labserve.models.csv_scoring import supports_csv
 from labserve.models.errors import InvalidInput
 from labserve.models.tabular import TabularModel
-from labserve.web.openapi_components import (
+from labserve.web.openapi.components import (
     VERSION_PARAMETER,
-    Schema,
     api_responses,
     json_request_body,
     ok_response,
     ref,
 )
+from labserve.web.openapi.csv_bodies import (
+    csv_body_schema,
+    csv_example,
+    csv_output_description,
+    scored_example,
+)
+from labserve.web.openapi.schemas import Schema
 
 log = logging.getLogger(__name__)
-
-#: The key of the positive class's probability in the tutorial's diagnosis answer.
-TUTORIAL_PROBABILITY = "probability_malignant"
-#: Characters that mean something in a regular expression (ECMA-262 and Python alike).
-REGEX_SPECIALS = frozenset("\\^$.*+?()[]{}|/")
-#: A line ending as the CSV reader takes it.
-NEWLINE = "(?:\\r\\n|\\n|\\r)"
 
 
 class ModelComponents:
@@ -95,62 +92,9 @@ def example_answers(model: ServedModel, rows: Mapping[str, Any]) -> dict[str, An
     return dict(zip(rows, predictions, strict=True))
 
 
-def scored_example(model: TabularModel, text: str) -> str | None:
-    """The scored CSV of the example file, or None when it cannot be scored."""
-    try:
-        return "".join(score_csv(model, text))
-    except Exception:
-        log.warning("no example CSV answer for %s", model.name, exc_info=True)
-        return None
-
-
 def media_examples(values: Mapping[str, Any]) -> Schema:
     """OpenAPI Example Objects, one per named value."""
     return {label: {"summary": label, "value": value} for label, value in values.items()}
-
-
-def regex_literal(text: str) -> str:
-    return "".join(f"\\{c}" if c in REGEX_SPECIALS else c for c in text)
-
-
-def csv_line(cells: list[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(cells)
-    return out.getvalue()
-
-
-def csv_body_pattern(model: TabularModel) -> str:
-    """The CSV files the server scores, in their canonical form: a header row naming every
-    feature in order, then any rows (a bad row gets an error message, not a refusal)."""
-    header = regex_literal(csv_line([spec.name for spec in model.features]))
-    return f"^\\ufeff?{NEWLINE}*{header}(?:{NEWLINE}[\\s\\S]*)?$"
-
-
-def csv_example(model: TabularModel, rows: Mapping[str, Mapping[str, Any]]) -> str:
-    names = [spec.name for spec in model.features]
-    lines = [csv_line(names)] + [csv_line([row.get(n, "") for n in names]) for row in rows.values()]
-    return "\n".join(lines) + "\n"
-
-
-def csv_body_schema(model: TabularModel) -> Schema:
-    return {
-        "type": "string",
-        "contentMediaType": "text/csv",
-        "pattern": csv_body_pattern(model),
-        "description": "UTF-8 CSV with a header row. The header must name every input "
-        f"({', '.join(spec.name for spec in model.features)}), in any order (the pattern "
-        "shows the canonical order); other columns are kept in the output.",
-    }
-
-
-def csv_output_description(model: TabularModel) -> str:
-    added = ", ".join([*model.output_columns, ERROR_COLUMN])
-    return (
-        "The input rows as sent, each followed by the columns "
-        f"{added}. A bad row has an empty prediction and an error message; the file is "
-        "streamed, so a failure after the first rows is reported in a last line starting "
-        "with `# scoring stopped:`."
-    )
 
 
 class ModelOperations:
@@ -337,92 +281,3 @@ class ModelOperations:
             },
             responses=self.responses(ok, 404, 413, 415, 422, 503),
         )
-
-
-def tutorial_diagnosis(ops: ModelOperations) -> Schema | None:
-    """``POST /api/diagnosis``: one row of the classifier in, its decision out."""
-    model = ops.model
-    positive = getattr(model, "positive_class", None)
-    if not isinstance(model, TabularModel) or positive is None or not model.has_probabilities:
-        return None
-    answer = {
-        "type": "object",
-        "required": ["diagnosis", TUTORIAL_PROBABILITY, "model_version"],
-        "additionalProperties": False,
-        "properties": {
-            "diagnosis": {"type": "string", "enum": model.classes},
-            TUTORIAL_PROBABILITY: {
-                "type": "number",
-                "minimum": 0,
-                "maximum": 1,
-                "description": f"probability of {positive}",
-            },
-            "model_version": {"type": "string"},
-        },
-    }
-    answers = media_examples(
-        {
-            label: {
-                "diagnosis": answer["label"],
-                TUTORIAL_PROBABILITY: answer["probabilities"][positive],
-                "model_version": model.version,
-            }
-            for label, answer in ops.answers.items()
-        }
-    )
-    operation = ops.operation(
-        "tutorial",
-        "Tutorial route: one object of features -> a diagnosis",
-        description=f"The tutorial's contract, served by the `{model.name}` model: the same "
-        f"row as one item of `/api/v1/models/{model.name}/predict`.",
-        parameters=[VERSION_PARAMETER],
-        requestBody=json_request_body(ops.input_ref, media_examples(ops.examples)),
-        responses=ops.responses(
-            ok_response(answer, examples=answers), 400, 404, 413, 415, 422, 503
-        ),
-    )
-    operation["tags"] = ["tutorial"]
-    return operation
-
-
-def tutorial_summary(ops: ModelOperations) -> Schema | None:
-    """``POST /api/prediction``: the text model's row and parameters as one flat object."""
-    model = ops.model
-    summary_text = model.output_schema().get("properties", {}).get("summary_text")
-    if model.capability != "text" or summary_text is None:
-        return None
-    row = model.input_schema()
-    parameters = model.parameters_schema() or {}
-    body = {
-        "type": "object",
-        "required": list(row.get("required", [])),
-        "additionalProperties": False,
-        "properties": {**row.get("properties", {}), **parameters.get("properties", {})},
-    }
-    answer = {
-        "type": "array",
-        "minItems": 1,
-        "maxItems": 1,
-        "items": {
-            "type": "object",
-            "required": ["summary_text"],
-            "additionalProperties": False,
-            "properties": {"summary_text": summary_text},
-        },
-    }
-    answers = media_examples(
-        {label: [{"summary_text": answer["summary_text"]}] for label, answer in ops.answers.items()}
-    )
-    operation = ops.operation(
-        "tutorial",
-        "Tutorial route: summarise one text",
-        description=f"The tutorial's contract, served by the `{model.name}` model: its input "
-        f"and its parameters in one object.",
-        parameters=[VERSION_PARAMETER],
-        requestBody=json_request_body(body, media_examples(ops.examples)),
-        responses=ops.responses(
-            ok_response(answer, examples=answers), 400, 404, 413, 415, 422, 503
-        ),
-    )
-    operation["tags"] = ["tutorial"]
-    return operation

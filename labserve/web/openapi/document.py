@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the HTTP API, built from the models' own schemas.
+"""The OpenAPI 3.1 document of the HTTP API, and the route that serves it.
 
 Generated at request time from the registry and the settings, so a model's schema and its
 documentation can never disagree, and the document says what this server does now: which
@@ -18,24 +18,19 @@ from labserve.db.audit import MAX_LIST_LIMIT
 from labserve.settings import Settings
 from labserve.web.api import TUTORIAL_CLASSIFIER, TUTORIAL_SUMMARIZER
 from labserve.web.extension import get_registry, get_settings
-from labserve.web.openapi_components import (
+from labserve.web.openapi.components import (
     HEADERS,
     NO_KEY,
     OPTIONAL_KEY,
     REQUIRED_KEY,
-    SCHEMAS,
     SECURITY_SCHEMES,
-    Schema,
     api_responses,
     ok_response,
     ref,
 )
-from labserve.web.openapi_models import (
-    ModelComponents,
-    ModelOperations,
-    tutorial_diagnosis,
-    tutorial_summary,
-)
+from labserve.web.openapi.operations import ModelComponents, ModelOperations
+from labserve.web.openapi.schemas import SCHEMAS, Schema
+from labserve.web.openapi.tutorial import tutorial_diagnosis, tutorial_summary
 from labserve.web.persistence import get_database
 
 openapi = Blueprint("openapi", __name__)
