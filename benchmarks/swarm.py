@@ -218,7 +218,7 @@ def main() -> None:
                 wrk(f"stack, {replicas} replica(s), via {front}", port, *load(args), script)
             )
     finally:
-        stack.remove()
+        stack.discard()
         if created_swarm:
             st.docker("swarm", "leave", "--force", check=False)
         if not args.image:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,12 +23,33 @@ from labserve.web.security import init_security_headers
 
 
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, minus the NaN/Infinity tokens Python would otherwise accept."""
+    """Flask's JSON, minus the NaN/Infinity tokens Python would otherwise accept or write.
+
+    A model can answer a non-finite number (a regressor fed values far outside its training
+    range); it goes out as ``null``, which JSON parsers read, never as ``NaN``.
+    """
 
     sort_keys = False  # keep the documented field order of responses
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return parse_json(s)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return super().dumps(obj, allow_nan=False, **kwargs)
+        except ValueError:
+            return super().dumps(finite_or_null(obj), allow_nan=False, **kwargs)
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_null(item) for item in value]
+    return value
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -60,6 +82,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     from labserve.web.api import api, tutorial_api
     from labserve.web.csv_routes import csv_api
+    from labserve.web.docs import docs
     from labserve.web.health import health
     from labserve.web.openapi import openapi
     from labserve.web.ui import ui
@@ -70,6 +93,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi)
     app.register_blueprint(tutorial_api)
     app.register_blueprint(ui)
+    app.register_blueprint(docs)
 
     extension.init_app(app, settings)
     return app

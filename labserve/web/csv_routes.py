@@ -36,17 +36,21 @@ CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-ex
 
 
 def uploaded_lines() -> io.TextIOWrapper:
-    """Text lines of the CSV: a raw CSV body, or the ``file`` field of a multipart upload."""
+    """Text lines of the CSV: a raw CSV body, or the ``file`` field of a multipart upload
+    (a file, or text sent as a plain field as ``curl -F 'file=<cases.csv'`` does)."""
     stream: IO[bytes]
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
-        if upload is None or not upload.filename:
+        if upload is not None and upload.filename:
+            # werkzeug closes uploaded files when the request ends, before a streamed response
+            # is generated; a temporary file of our own lives as long as the response needs it
+            stream = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the streamed response
+            shutil.copyfileobj(upload.stream, stream, 1 << 20)
+            stream.seek(0)
+        elif "file" in request.form:
+            stream = io.BytesIO(request.form["file"].encode("utf-8"))
+        else:
             raise InvalidInput("choose a CSV file to upload", field="file")
-        # werkzeug closes uploaded files when the request ends, before a streamed response
-        # is generated; a temporary file of our own lives as long as the response needs it
-        stream = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the streamed response
-        shutil.copyfileobj(upload.stream, stream, 1 << 20)
-        stream.seek(0)
     elif request.mimetype in CSV_TYPES:
         stream = request.stream
     else:

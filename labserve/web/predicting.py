@@ -29,14 +29,35 @@ class PredictionResult:
     predictions: list[Prediction]
 
 
+#: The largest version number a request may name (the API documentation says so).
+MAX_VERSION = 999_999_999
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high``, else None.
+
+    ASCII digits only: ``"²".isdigit()`` is true but ``int("²")`` fails, and a number of
+    thousands of digits is refused before ``int`` would raise on it.
+    """
+    digits = text.lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit()) or len(digits) > len(str(high)):
+        return None
+    value = int(digits)
+    return value if low <= value <= high else None
+
+
 def requested_version() -> str | None:
     """``?version=N`` pins a stored version; without it the promoted version answers."""
     version = request.args.get("version")
     if version is None:
         return None
-    if not version.isdigit() or int(version) < 1:
-        raise InvalidInput("version must be a whole number of a stored version", field="version")
-    return str(int(version))
+    number = whole_number(version, 1, MAX_VERSION)
+    if number is None:
+        raise InvalidInput(
+            f"version must be a whole number from 1 to {MAX_VERSION} (a stored version)",
+            field="version",
+        )
+    return str(number)
 
 
 def get_model(name: str, version: str | None = None) -> ServedModel:

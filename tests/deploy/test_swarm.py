@@ -151,7 +151,7 @@ def scenario(images: float, swarm: None) -> Iterator[Run]:
         play(stack, run)
         yield run
     finally:
-        stack.remove()
+        stack.discard()
         summarize(run)
 
 
