@@ -19,7 +19,8 @@ INSTANCE_OPTION = click.option(
     "--instance-path",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the model store and data (default: LABSERVE_INSTANCE_PATH, or ./instance).",
+    help="Folder of the model store and data (default: LABSERVE_INSTANCE_PATH, else "
+    "~/.local/share/labserve).",
 )
 DATABASE_OPTION = click.option(
     "--database-url",
@@ -68,7 +69,9 @@ def main() -> None:
     type=click.IntRange(1, 64),
     default=2,
     show_default=True,
-    help="Worker processes of the production server (granian); one per core is a good start.",
+    envvar="LABSERVE_WORKERS",
+    help="Worker processes of the production server (granian); one per core is a good start "
+    "(env LABSERVE_WORKERS).",
 )
 @click.option("--dev", is_flag=True, help="Flask's development server with reloader and debugger.")
 def serve(instance_path: Path | None, host: str, port: int, workers: int, dev: bool) -> None:
@@ -92,8 +95,20 @@ def serve(instance_path: Path | None, host: str, port: int, workers: int, dev: b
         return
     from labserve.server import run_production
 
-    click.echo(f"labserve on http://{host}:{port} ({workers} workers); Ctrl-C to stop")
+    click.echo(startup_line(settings, host, port, workers))
     run_production(settings, host, port, workers)
+
+
+def startup_line(settings: Settings, host: str, port: int, workers: int) -> str:
+    """What the user needs at a glance: where to go, what is served, where things are kept."""
+    served = model_store(settings).snapshot()
+    models = ", ".join(f"{name} v{version}" for name, version in sorted(served.items()))
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return (
+        f"labserve: open http://{shown}:{port} ({workers} workers; API docs at /docs)\n"
+        f"  models: {models or 'none yet (labserve models add NAME PATH)'}\n"
+        f"  instance: {settings.instance_path}; Ctrl-C to stop"
+    )
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -181,6 +196,20 @@ def models_add(
 
 def split_list(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@models.command("init")
+@INSTANCE_OPTION
+def models_init(instance_path: Path | None) -> None:
+    """Create the built-in models the store lacks (serve does it too; images bake them)."""
+    from labserve.models.builtins import ensure_builtin_models
+
+    settings = load_settings(instance_path=instance_path)
+    try:
+        added = ensure_builtin_models(model_store(settings), settings, click.echo)
+    except SettingsError as exc:
+        refuse(exc)
+    click.echo(f"built-in models added: {', '.join(added) or 'none (all present)'}")
 
 
 @models.command("list")
@@ -306,7 +335,12 @@ def predict(
     chunk_rows: int,
     instance_path: Path | None,
 ) -> None:
-    """Score a CSV file of any size (read and written in chunks) with a progress bar."""
+    """Score a CSV file of any size (read and written in chunks) with a progress bar.
+
+    The run is one record of the audit log, like a file scored through the API.
+    """
+    import time
+
     from tqdm import tqdm
 
     from labserve.models.csv_scoring import CsvScorer, supports_csv
@@ -320,6 +354,8 @@ def predict(
         refuse(exc)
     if not supports_csv(model):
         refuse(f"model {model_name!r} does not score CSV files (it is not tabular)")
+    journal = open_journal(settings)
+    started = time.perf_counter()
     with (
         input_file.open(encoding="utf-8", errors="replace", newline="") as source,
         output.open("w", encoding="utf-8", newline="") as target,
@@ -340,11 +376,72 @@ def predict(
         except LabserveError as exc:
             refuse(exc)
     tally = scorer.tally
+    if journal is not None:
+        record_cli_run(settings, journal, model, tally, input_file, started)
     click.echo(
         f"{tally.rows} rows scored with {model_name} version {model.version}, {tally.errors} "
         f"with errors, labels {tally.labels} -> {output}",
         err=True,
     )
+
+
+def open_journal(settings: Settings) -> Any:
+    """This run's audit journal, or None when auditing is off; refuse if records can't be kept."""
+    if not settings.audit:
+        return None
+    from labserve.journal import JournalWriter
+
+    journal = JournalWriter(
+        settings.resolved_journal_path,
+        mode=settings.audit_inputs,
+        fsync=settings.journal_fsync,
+        max_bytes=settings.journal_max_bytes,
+    )
+    if not journal.healthy and settings.audit_failure == "refuse":
+        refuse(f"the audit log cannot record this run: {journal.reason}")
+    return journal
+
+
+def record_cli_run(
+    settings: Settings, journal: Any, model: Any, tally: Any, source: Path, started: float
+) -> None:
+    """Journal the run's record, then ship it (a server's shipper does it later if not now)."""
+    import getpass
+    import time
+    import uuid
+
+    from labserve.db import AuditRecord, upgrade_database
+    from labserve.journal import (
+        DatabaseUnavailable,
+        JournalUnavailable,
+        Shipper,
+        make_shipper_engine,
+    )
+
+    record = AuditRecord(
+        model=model.name,
+        model_version=model.version,
+        caller=f"cli:{getpass.getuser()}",
+        request_id=uuid.uuid4().hex,
+        inputs={"csv_sha256": tally.sha256.hexdigest(), "rows": tally.rows, "file": source.name},
+        outputs={"labels": tally.labels, "row_errors": tally.errors, "end": "complete"},
+        latency_ms=(time.perf_counter() - started) * 1000,
+        rows=tally.rows,
+    )
+    try:
+        journal.append(record)
+    except JournalUnavailable as exc:
+        raise click.ClickException(
+            f"scored, but the audit record was not kept: {exc.reason}"
+        ) from None
+    finally:
+        journal.close()
+    url = settings.resolved_database_url()
+    try:
+        upgrade_database(url)
+        Shipper(settings.resolved_journal_path, make_shipper_engine(url)).run_once()
+    except (DatabaseUnavailable, OSError, LookupError, RuntimeError) as exc:
+        click.echo(f"audit record kept in the journal, shipped later: {exc}", err=True)
 
 
 @main.group()

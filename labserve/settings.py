@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     )
 
     instance_path: Path = Field(
-        default=Path("instance"), description="Artifacts, the model store, the database."
+        default_factory=lambda: default_instance_path(),
+        description="The model store, the database, the audit journal.",
     )
     # -- models ------------------------------------------------------------------------------
     builtin_models: tuple[str, ...] = Field(
@@ -99,7 +100,12 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     require_api_key: bool = False
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
-    secret_key: str | None = None
+    secret_key: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs page sessions and CSRF tokens (default: <instance>/secret_key, "
+        "made once); replicas must share one.",
+    )
     session_cookie_secure: bool | None = Field(
         default=None, description="None: Secure when the request came over https."
     )
@@ -108,6 +114,26 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     audit: bool = True
     audit_inputs: Literal["full", "hash"] = "full"
+    audit_failure: Literal["refuse", "allow"] = Field(
+        default="refuse",
+        description="refuse: a prediction whose record cannot be journaled is answered 503; "
+        "allow: it is answered, and the record counted as lost.",
+    )
+    journal_path: Path | None = Field(
+        default=None, description="The audit journal's folder (default: <instance>/journal)."
+    )
+    journal_fsync: Literal["never", "interval", "always"] = Field(
+        default="never",
+        description="never: a record survives the process's death; always: also power loss.",
+    )
+    journal_max_bytes: int = Field(
+        default=1024**3, ge=1024 * 1024, description="Unshipped journal on disk before refusing."
+    )
+    shipper: Literal["process", "thread", "none"] = Field(
+        default="thread",
+        description="Who moves journal records into the database: `labserve serve` starts a "
+        "process (its workers get none); an app made by create_app ships from a thread.",
+    )
     # -- CSV output ----------------------------------------------------------------------------
     csv_safe_cells: bool = Field(
         default=True, description="Prefix CSV output cells that spreadsheets run as formulas."
@@ -115,6 +141,9 @@ class Settings(BaseSettings):
     # -- logs --------------------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    access_log: bool = Field(
+        default=True, description="One line per request from the production server."
+    )
 
     @field_validator("builtin_models", mode="before")
     @classmethod
@@ -164,6 +193,10 @@ class Settings(BaseSettings):
         """The model store: one folder per model, one sub-folder per version."""
         return self.instance_path / "models"
 
+    @property
+    def resolved_journal_path(self) -> Path:
+        return self.journal_path or self.instance_path / "journal"
+
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded default: a SQLite file in the instance folder."""
         return self.database_url or f"sqlite:///{self.instance_path / 'labserve.db'}"
@@ -197,7 +230,18 @@ def instance_path_from_env(overrides: Mapping[str, Any] | None = None) -> Path:
     """Where ``instance/config.py`` lives: decided before the other settings are read."""
     given = {key.lower(): value for key, value in (overrides or {}).items()}
     chosen = given.get("instance_path") or os.environ.get(f"{ENV_PREFIX}INSTANCE_PATH")
-    return Path(chosen or "instance").expanduser().resolve()
+    return Path(chosen).expanduser().resolve() if chosen else default_instance_path()
+
+
+def default_instance_path() -> Path:
+    """The per-user folder every command finds without being told (``labserve`` anywhere).
+
+    ``~/.local/share/labserve`` on Linux (``$XDG_DATA_HOME/labserve`` when set), the
+    platform's own user data folder elsewhere.
+    """
+    import platformdirs
+
+    return platformdirs.user_data_path("labserve").resolve()
 
 
 class InstanceConfigSource(PydanticBaseSettingsSource):

@@ -71,6 +71,7 @@ def app_config(trained_instance: Path, tmp_path: Path) -> dict[str, Any]:
         "INSTANCE_PATH": str(trained_instance),
         "LOAD_MODELS": "sync",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'labserve.db'}",
+        "JOURNAL_PATH": str(tmp_path / "journal"),
         "API_KEY_CACHE_SECONDS": 0,
         "MODEL_POLL_SECONDS": 0,
         # forms posted by the test client carry no CSRF token; tests/web/test_security.py

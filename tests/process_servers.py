@@ -35,6 +35,9 @@ def running_server(
     shutil.copytree(trained_instance / "models", instance / "models")
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LABSERVE_")}
+    # to a file, not a pipe: an undrained pipe fills with access-log lines and blocks the server
+    log_path = tmp_path / "server.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -49,7 +52,7 @@ def running_server(
             str(workers),
         ],
         env={**clean, **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -62,8 +65,9 @@ def running_server(
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            output, _ = process.communicate(timeout=10)
-            pytest.fail(f"server not ready: {output.decode(errors='replace')[-3000:]}")
+            process.wait(10)
+            log.close()
+            pytest.fail(f"server not ready: {log_path.read_text(errors='replace')[-3000:]}")
         time.sleep(0.1)
     try:
         yield url, port, instance
@@ -74,5 +78,4 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
+        log.close()

@@ -103,7 +103,7 @@ def every_prediction_route(port: int) -> list[tuple[str, str, bytes, dict[str, s
         ("POST", "/prediction", form_body, form),
         (
             "POST",
-            "/models/diagnosis/score.csv",
+            "/models/diagnosis/batch",
             upload,
             {"Content-Type": upload_type, "Cookie": cookie},
         ),

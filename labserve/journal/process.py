@@ -1,6 +1,6 @@
 """Starting and stopping the shipper process from a server (or any parent process).
 
-The shipper is a plain child process (``python -m labserve.journal.shipper``), not a forked
+The shipper is a plain child process (``python -m labserve.journal``), not a forked
 copy of the server: it shares no threads, locks or GIL with the workers, and the database URL
 reaches it through the environment rather than the command line, which other users can read.
 """
@@ -35,7 +35,7 @@ def start_shipper_process(
     command = [
         sys.executable,
         "-m",
-        "labserve.journal.shipper",
+        "labserve.journal",
         "--journal",
         str(Path(directory)),
         "--batch-size",

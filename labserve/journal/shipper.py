@@ -344,7 +344,7 @@ def _describe(exc: BaseException) -> str:
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m labserve.journal.shipper",
+        prog="python -m labserve.journal",
         description="Ship labserve's audit journal into the predictions table.",
     )
     parser.add_argument("--journal", type=Path, required=True, help="the journal folder")

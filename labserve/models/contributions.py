@@ -51,13 +51,17 @@ def explainable(estimator: Any) -> bool:
     )
 
 
-def tree_contributions(estimator: Any, X: np.ndarray) -> Contributions:
-    """Exact contributions of each input feature for each row of ``X`` (float matrix)."""
+def tree_contributions(estimator: Any, X: Any) -> Contributions:
+    """Exact contributions of each input feature for each row of ``X``.
+
+    ``X`` is what the estimator itself takes (a DataFrame when it was fitted on one).
+    """
     *before, last = _steps(estimator)
     for step in before:
         X = step.transform(X)
     # scikit-learn's trees compare float32 values: decide the paths exactly as they do
-    X = np.asarray(X, dtype=np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range is ±inf, for them as for us
+        X = np.ascontiguousarray(X, dtype=np.float32)
     trees = list(getattr(last, "estimators_", None) or [last])
     n_features = X.shape[1]
     total = np.zeros((len(X), n_features, 1))
@@ -84,7 +88,8 @@ def tree_contributions(estimator: Any, X: np.ndarray) -> Contributions:
             ),
             shape=(structure.node_count, n_features * outputs),
         )
-        paths = tree.decision_path(X)  # (cases, nodes), 1 where a case passes
+        # the compiled tree itself, as the forest's predict calls it: no second check of X
+        paths = structure.decision_path(X)  # (cases, nodes), 1 where passed
         part = np.asarray((paths @ credit).todense()).reshape(len(X), n_features, outputs)
         total = total + part  # broadcasts from one output to the tree's outputs
         baseline = baseline + values[0]

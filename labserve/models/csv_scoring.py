@@ -79,6 +79,7 @@ def score_csv(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_chunk: Callable[[int], None] | None = None,
+    budget: Callable[[int], str | None] | None = None,
     safe_cells: bool = True,
 ) -> CsvScorer:
     """Score CSV text lazily: iterate the result for output text, read ``.tally`` for counts.
@@ -94,6 +95,10 @@ def score_csv(
         chunk_rows: rows read, checked, predicted and written per step; memory is bounded by
             this, not by the file.
         on_chunk: called with the number of rows after each chunk is yielded.
+        budget: asked before a chunk is scored, with its number of rows: None to go on, or
+            why not; then that chunk and every later row become error rows with that message,
+            unscored (the file is still written whole, so the caller sees which rows to send
+            again).
         safe_cells: prefix cells a spreadsheet would run as formulas with ``'`` (see the
             module's docstring); False writes every cell as read, for pipelines.
 
@@ -103,11 +108,19 @@ def score_csv(
 
     Raises:
         InvalidInput: the text is empty, or its header lacks (or repeats) a feature column,
-            or already has an output column; ``field`` names the column. Also raised while
-            iterating if the CSV turns unreadable (e.g. a cell over the csv module's size
-            limit), after the rows before it were yielded.
+            or already has an output column; ``field`` names the (first) column and the
+            message names every missing one. Also raised while iterating if the CSV turns
+            unreadable (e.g. a cell over the csv module's size limit), after the rows before
+            it were yielded.
     """
-    return CsvScorer(model, source, chunk_rows=chunk_rows, on_chunk=on_chunk, safe_cells=safe_cells)
+    return CsvScorer(
+        model,
+        source,
+        chunk_rows=chunk_rows,
+        on_chunk=on_chunk,
+        budget=budget,
+        safe_cells=safe_cells,
+    )
 
 
 class CsvScorer(Iterator[str]):
@@ -127,6 +140,7 @@ class CsvScorer(Iterator[str]):
         *,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         on_chunk: Callable[[int], None] | None = None,
+        budget: Callable[[int], str | None] | None = None,
         safe_cells: bool = True,
     ) -> None:
         if chunk_rows < 1:
@@ -136,6 +150,8 @@ class CsvScorer(Iterator[str]):
         self.model = model
         self.chunk_rows = chunk_rows
         self.on_chunk = on_chunk
+        self.budget = budget
+        self.refusal: str | None = None  # once the budget says no, every later row says why
         self.safe_cells = safe_cells
         self.tally = ScoringTally()
         self._feed = _LineFeed(source, self.tally.sha256)
@@ -170,11 +186,12 @@ class CsvScorer(Iterator[str]):
                     f"{', '.join(self.output_columns)}: rename or remove it",
                     field=output,
                 )
+        missing = [spec.name for spec in self.model.features if spec.name not in names]
+        if missing:  # every missing column at once: the user fixes the file once, not n times
+            raise InvalidInput(self._missing_message(missing, names), field=missing[0])
         positions: list[int] = []
         for spec in self.model.features:
             count = names.count(spec.name)
-            if count == 0:
-                raise InvalidInput(self._missing_message(spec.name, names), field=spec.name)
             if count > 1:
                 raise InvalidInput(
                     f"column {spec.name!r} appears {count} times in the header", field=spec.name
@@ -182,11 +199,13 @@ class CsvScorer(Iterator[str]):
             positions.append(names.index(spec.name))
         return positions
 
-    def _missing_message(self, missing: str, names: list[str]) -> str:
-        message = (
-            f"column {missing!r} is missing from the CSV header; it must name every feature: "
-            + ", ".join(spec.name for spec in self.model.features)
-        )
+    def _missing_message(self, missing: list[str], names: list[str]) -> str:
+        if len(missing) == 1:
+            absent = f"column {missing[0]!r} is"
+        else:
+            absent = f"{len(missing)} columns ({', '.join(map(repr, missing))}) are"
+        features = ", ".join(spec.name for spec in self.model.features)
+        message = f"{absent} missing from the CSV header; it must name every feature: {features}"
         if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
             message += " (this file does not look comma-separated)"
         return message
@@ -196,7 +215,7 @@ class CsvScorer(Iterator[str]):
         header = [*self.header, *self.output_columns]
         yield _csv_text([list(map(safe_cell, header)) if self.safe_cells else header])
         while lines := self._feed.take(self.chunk_rows):
-            failure: csv.Error | None = None
+            unreadable: dict[int, str] = {}
             text = ""
             with _cyclic_gc_paused():
                 plain = _plain_lines(lines)
@@ -204,29 +223,40 @@ class CsvScorer(Iterator[str]):
                     rows = [line.split(",") for line in plain]
                 else:
                     self._feed.put_back(lines)
-                    rows, failure = self._read_records(len(lines))
+                    rows, unreadable = self._read_records(len(lines))
                 if rows:
-                    text = self._score(rows, plain)
+                    if self.refusal is None and self.budget is not None:
+                        self.refusal = self.budget(len(rows))
+                    text = self._score(rows, plain, unreadable)
             if rows:
                 yield text
                 if self.on_chunk is not None:
                     self.on_chunk(len(rows))
-            if failure is not None:
-                raise InvalidInput(
-                    f"the CSV cannot be read after data row {self.tally.rows}: {failure}"
-                )
 
-    def _read_records(self, count: int) -> tuple[list[list[str]], csv.Error | None]:
-        """Up to ``count`` records through the csv module; stops early at unreadable text."""
+    def _read_records(self, count: int) -> tuple[list[list[str]], dict[int, str]]:
+        """Up to ``count`` records through the csv module, and which of them were unreadable.
+
+        A record the csv module refuses (a cell over its size limit, say) becomes an error row
+        and reading goes on with the next one: the scored file never ends silently early.
+        """
         read: list[list[str]] = []
-        failure: csv.Error | None = None
-        try:
-            read.extend(islice(self._reader, count))
-        except csv.Error as exc:  # e.g. a cell over the size limit; the rows before it stay
-            failure = exc
-        return [row for row in read if row], failure  # a blank line carries nothing
+        unreadable: dict[int, str] = {}
+        while len(read) < count:
+            try:
+                row = next(self._reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                unreadable[len(read)] = str(exc)
+                read.append([])
+                continue
+            if row:  # a blank line carries nothing
+                read.append(row)
+        return read, unreadable
 
-    def _score(self, rows: list[list[str]], plain: list[str] | None) -> str:
+    def _score(
+        self, rows: list[list[str]], plain: list[str] | None, unreadable: dict[int, str]
+    ) -> str:
         """Check, predict and format one chunk; ``plain`` holds the rows' lines when simple."""
         n, width = len(rows), len(self.header)
         problems: dict[int, list[str]] = {}
@@ -234,10 +264,42 @@ class CsvScorer(Iterator[str]):
         for i in np.flatnonzero(ragged).tolist():
             cells = rows[i]
             dropped = " (extra cells dropped)" if len(cells) > width else ""
-            problems[i] = [f"row has {len(cells)} cells; the header has {width}{dropped}"]
+            problems[i] = [
+                f"this row cannot be read: {unreadable[i]}"
+                if i in unreadable
+                else f"row has {len(cells)} cells; the header has {width}{dropped}"
+            ]
             rows[i] = (cells + [""] * width)[:width]  # keep the output rectangular
             if plain is not None:
                 plain[i] = ",".join(rows[i])
+        if self.refusal is None:
+            columns, numbers = self._check_and_predict(rows, ragged, problems)
+        else:  # over the caller's budget: not scored, and each row says why
+            for i in range(n):
+                problems[i] = [self.refusal]
+            columns, numbers = [[""] * n for _ in self.model.output_columns], {}
+        errors = [""] * n
+        for i, messages in problems.items():
+            errors[i] = "; ".join(messages)
+        columns.append(errors)
+        self.tally.rows += n
+        self.tally.errors += len(problems)
+        if self.safe_cells:
+            columns = [safe_column(column) for column in columns]
+            self._make_input_safe(rows, plain, numbers)
+        if plain is None:
+            for row, added in zip(rows, zip(*columns, strict=True), strict=True):
+                row.extend(added)
+            return _csv_text(rows)
+        suffixes = map(",".join, zip(*map(_quoted, columns), strict=True))
+        return "".join([f"{line},{suffix}\n" for line, suffix in zip(plain, suffixes, strict=True)])
+
+    def _check_and_predict(
+        self, rows: list[list[str]], ragged: np.ndarray, problems: dict[int, list[str]]
+    ) -> tuple[list[list[str]], dict[int, np.ndarray]]:
+        """The output columns of one chunk, and its parsed numeric features by position;
+        each cell's problem goes into ``problems`` (its row is then not predicted)."""
+        n = len(rows)
         bad = ragged.copy()
         columns_in: list[np.ndarray] = []
         numbers: dict[int, np.ndarray] = {}  # column position -> parsed numeric feature
@@ -254,22 +316,9 @@ class CsvScorer(Iterator[str]):
                 for i in np.flatnonzero(mask).tolist():
                     problems.setdefault(i, []).append(f"{spec.name}: {message}")
                 bad |= mask
-        columns = self._predict(Table(self.model.features, columns_in), np.flatnonzero(~bad), n)
-        errors = [""] * n
-        for i, messages in problems.items():
-            errors[i] = "; ".join(messages)
-        columns.append(errors)
-        self.tally.rows += n
-        self.tally.errors += len(problems)
-        if self.safe_cells:
-            columns = [safe_column(column) for column in columns]
-            self._make_input_safe(rows, plain, numbers)
-        if plain is None:
-            for row, added in zip(rows, zip(*columns, strict=True), strict=True):
-                row.extend(added)
-            return _csv_text(rows)
-        suffixes = map(",".join, zip(*map(_quoted, columns), strict=True))
-        return "".join([f"{line},{suffix}\n" for line, suffix in zip(plain, suffixes, strict=True)])
+        return self._predict(
+            Table(self.model.features, columns_in), np.flatnonzero(~bad), n
+        ), numbers
 
     def _make_input_safe(
         self, rows: list[list[str]], plain: list[str] | None, numbers: dict[int, np.ndarray]

@@ -165,7 +165,7 @@ class SklearnModel(TabularModel):
             return None
         from labserve.models.contributions import tree_contributions
 
-        return tree_contributions(self._estimator, table.matrix())
+        return tree_contributions(self._estimator, self._sklearn_input(table))
 
     def predict_table(self, table: Table) -> TableOutput:
         if self._compiled is not None:

@@ -26,6 +26,9 @@ from labserve.models.features import FeatureSpec, field_name, make_row_model
 #: Decimals of served probabilities unless metadata.json says otherwise: enough for any
 #: decision, and it hides float32 noise (0.9 rather than 0.8999999761581421).
 DEFAULT_DECIMALS = 6
+#: Batches up to this size take plain-Python paths: for a row or two, numpy's per-call
+#: overhead costs more than the arithmetic (see benchmarks/model_call.py).
+SMALL_BATCH = 8
 TASKS = ("classification", "regression")
 
 
@@ -42,11 +45,17 @@ def decided_classes(
 class Table:
     """Valid input rows as one array per feature (float64 numbers, object categories)."""
 
-    def __init__(self, features: Sequence[FeatureSpec], columns: Sequence[np.ndarray]) -> None:
-        self.features = list(features)
-        self.columns = list(columns)
+    def __init__(
+        self,
+        features: Sequence[FeatureSpec],
+        columns: Sequence[np.ndarray],
+        matrix: np.ndarray | None = None,
+    ) -> None:
+        self.features = features
+        self.columns = columns
         self.n = len(self.columns[0]) if self.columns else 0
-        self.numeric = not any(spec.is_category for spec in self.features)
+        self.numeric = matrix is not None or not any(spec.is_category for spec in features)
+        self._matrix = matrix
 
     @classmethod
     def from_rows(cls, features: Sequence[FeatureSpec], rows: Sequence[BaseModel]) -> Table:
@@ -56,7 +65,7 @@ class Table:
             values = [(value,) for value in values]
         if not any(spec.is_category for spec in features):
             matrix = np.array(values, dtype=np.float64).reshape(len(rows), len(features))
-            return cls(features, list(matrix.T))
+            return cls(features, list(matrix.T), matrix)
         columns = list(zip(*values, strict=True)) if values else [() for _ in features]
         return cls(
             features,
@@ -82,8 +91,8 @@ class Table:
     @classmethod
     def from_matrix(cls, features: Sequence[FeatureSpec], X: np.ndarray) -> Table:
         """A numeric table from a float matrix whose columns are in feature order."""
-        matrix = np.asarray(X, dtype=np.float64).reshape(-1, len(features))
-        return cls(features, list(matrix.T))
+        matrix = np.ascontiguousarray(X, dtype=np.float64).reshape(-1, len(features))
+        return cls(features, list(matrix.T), matrix)
 
     def array(self) -> np.ndarray:
         """One 2-D array: float64 when every feature is a number, else object."""
@@ -95,7 +104,9 @@ class Table:
         """All features as one float64 matrix, in feature order (numeric tables only)."""
         if not self.numeric:
             raise TypeError("a table with categories has no numeric matrix; use frame()")
-        return np.ascontiguousarray(np.column_stack(self.columns), dtype=np.float64)
+        if self._matrix is None:
+            self._matrix = np.ascontiguousarray(np.column_stack(self.columns), dtype=np.float64)
+        return self._matrix
 
     def frame(self, order: Sequence[str] | None = None) -> Any:
         """A pandas DataFrame (what a pipeline fitted on a DataFrame expects)."""
@@ -106,7 +117,8 @@ class Table:
         return frame[list(order)] if order is not None else frame
 
     def take(self, index: np.ndarray) -> Table:
-        return Table(self.features, [column[index] for column in self.columns])
+        matrix = self._matrix[index] if self._matrix is not None else None
+        return Table(self.features, [column[index] for column in self.columns], matrix)
 
 
 @dataclass
@@ -187,6 +199,15 @@ class TabularModel(ServedModel):
     def can_explain(self) -> bool:
         return False
 
+    def parameters_schema(self) -> dict[str, Any] | None:
+        """The options this model takes: ``explain`` only where contributions exist."""
+        schema = super().parameters_schema()
+        if schema is not None and not self.can_explain:
+            schema["properties"] = {
+                name: spec for name, spec in schema["properties"].items() if name != "explain"
+            }
+        return schema
+
     # -- shared ------------------------------------------------------------------------------
     def validate_parameters(self, parameters: Any, *, field_prefix: str = PARAMETER_PREFIX) -> Any:
         params = super().validate_parameters(parameters, field_prefix=field_prefix)
@@ -202,11 +223,28 @@ class TabularModel(ServedModel):
         """Rounded probabilities and the labels they decide (or the kind's own labels)."""
         if output.probabilities is None:
             return None, output.labels
-        probabilities = np.asarray(output.probabilities, dtype=np.float64)
-        chosen = decided_classes(probabilities, self.decimals, self.positive_index, self.threshold)
-        return np.round(probabilities, self.decimals), np.asarray(self.classes, dtype=object)[
-            chosen
-        ]
+        rounded = np.round(np.asarray(output.probabilities, dtype=np.float64), self.decimals)
+        chosen = decided_classes(rounded, self.decimals, self.positive_index, self.threshold)
+        return rounded, np.asarray(self.classes, dtype=object)[chosen]
+
+    def decide_rows(self, probabilities: list[list[float]]) -> list[tuple[str, list[float]]]:
+        """``decide`` for a few rows of plain floats: the same rounding, the same rule.
+
+        Python's ``round`` of a scaled float rounds half to even, as numpy's ``round`` does,
+        with the same three IEEE operations, so both paths give identical numbers and labels
+        (tests check it over the whole data set).
+        """
+        scale = 10.0**self.decimals
+        positive, threshold = self.positive_index, self.threshold
+        out = []
+        for row in probabilities:
+            rounded = [round(p * scale) / scale for p in row]
+            if positive is None or threshold is None:
+                chosen = rounded.index(max(rounded))
+            else:
+                chosen = positive if rounded[positive] >= threshold else 1 - positive
+            out.append((self.classes[chosen], rounded))
+        return out
 
     @property
     def positive_index(self) -> int | None:
@@ -222,8 +260,16 @@ class TabularModel(ServedModel):
         out: list[list[dict[str, str]]] = [[] for _ in range(table.n)]
         for index, spec in self._ranged:
             column = table.columns[index]
-            outside = (column < spec.training_min) | (column > spec.training_max)
-            for row in np.flatnonzero(outside).tolist():
+            if table.n <= SMALL_BATCH:  # a few rows: plain floats beat numpy's per-call cost
+                rows = [
+                    row
+                    for row, value in enumerate(column.tolist())
+                    if not spec.training_min <= value <= spec.training_max
+                ]
+            else:
+                outside = (column < spec.training_min) | (column > spec.training_max)
+                rows = np.flatnonzero(outside).tolist()
+            for row in rows:
                 message = spec.range_warning(float(column[row]))
                 out[row].append({"field": spec.name, "message": str(message)})
         return out
@@ -271,6 +317,17 @@ class TabularModel(ServedModel):
                 {"value": value, "warnings": warned}
                 for value, warned in zip(values, warnings, strict=True)
             ]
+        classes = self.classes
+        if output.probabilities is not None and table.n <= SMALL_BATCH:
+            decided = self.decide_rows(np.asarray(output.probabilities, dtype=np.float64).tolist())
+            return [
+                {
+                    "label": label,
+                    "probabilities": dict(zip(classes, row, strict=True)),
+                    "warnings": w,
+                }
+                for (label, row), w in zip(decided, warnings, strict=True)
+            ]
         probabilities, labels = self.decide(output)
         labels_out = [str(label) for label in np.asarray(labels).tolist()]
         if probabilities is None:
@@ -278,7 +335,6 @@ class TabularModel(ServedModel):
                 {"label": label, "warnings": warned}
                 for label, warned in zip(labels_out, warnings, strict=True)
             ]
-        classes = self.classes
         return [
             {"label": label, "probabilities": dict(zip(classes, row, strict=True)), "warnings": w}
             for label, row, w in zip(labels_out, probabilities.tolist(), warnings, strict=True)
@@ -332,7 +388,11 @@ class TabularModel(ServedModel):
                 "type": "object",
                 "required": ["value", "warnings"],
                 "properties": {
-                    "value": {"type": "number"},
+                    "value": {
+                        "type": ["number", "null"],
+                        "description": "null when the model's output is not a finite number "
+                        "(inputs far outside the training range)",
+                    },
                     "warnings": warnings,
                     "contributions": contributions,
                 },

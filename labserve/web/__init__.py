@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from labserve.settings import Settings
 from labserve.web import extension
+from labserve.web.audit_log import close_audit_log, init_audit_log
 from labserve.web.auth import init_auth
 from labserve.web.errors import register_error_handlers
 from labserve.web.json_body import parse_json
@@ -22,12 +24,33 @@ from labserve.web.sessions import init_sessions
 
 
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, minus the NaN/Infinity tokens Python would otherwise accept."""
+    """Flask's JSON, minus the NaN/Infinity tokens Python would otherwise accept or write.
+
+    A model can answer a non-finite number (a regressor fed values far outside its training
+    range); it goes out as ``null``, which JSON parsers read, never as ``NaN``.
+    """
 
     sort_keys = False  # keep the documented field order of responses
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return parse_json(s)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return super().dumps(obj, allow_nan=False, **kwargs)
+        except ValueError:
+            return super().dumps(finite_or_null(obj), allow_nan=False, **kwargs)
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_null(item) for item in value]
+    return value
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -51,6 +74,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     init_request_ids(app)
     init_metrics(app)
     init_database(app, settings)
+    init_audit_log(app, settings)
     init_auth(app)  # before the limiter: limits are counted per key
     init_limits(app, settings)
     init_sessions(app, settings)  # its CSRF check runs after both: a 401/429 comes first
@@ -58,6 +82,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     from labserve.web.api import api, tutorial_api
     from labserve.web.csv_routes import csv_api
+    from labserve.web.docs import docs
     from labserve.web.health import health
     from labserve.web.login import login
     from labserve.web.openapi import openapi
@@ -70,6 +95,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(tutorial_api)
     app.register_blueprint(ui)
     app.register_blueprint(login)
+    app.register_blueprint(docs)
 
     extension.init_app(app, settings)
     return app
@@ -80,9 +106,20 @@ def close_app(app: Flask) -> None:
     registry = app.extensions.get(extension.REGISTRY_KEY)
     if registry is not None:
         registry.close()
+    close_audit_log(app)
     close_database(app)
 
 
 def app_from_settings(settings: Settings) -> Flask:
-    """The WSGI app of one production worker (granian calls this in each worker process)."""
+    """The WSGI app of one production worker (granian calls this in each worker process).
+
+    A forked worker inherits the server's signal handlers, which only set a flag in the
+    parent: a SIGTERM while the worker loads its models would be lost, and the shutdown would
+    wait for the worker to be killed. Until granian installs the worker's own handlers (right
+    after this returns), SIGTERM ends a loading worker at once; it has no request yet.
+    """
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
     return create_app(settings)

@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, request
 from labserve.db import list_predictions
 from labserve.db.audit import MAX_LIST_LIMIT
 from labserve.models.errors import InvalidInput, ModelNotReady
+from labserve.web.audit_log import get_audit_log
 from labserve.web.extension import get_registry
 from labserve.web.json_body import read_json_body, require_object
 from labserve.web.persistence import get_database
@@ -18,6 +19,7 @@ from labserve.web.predicting import (
     get_model,
     predict_rows,
     requested_version,
+    whole_number,
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -83,11 +85,11 @@ def predict(name: str) -> Any:
 def list_audited_predictions() -> Any:
     """The audit log: ``?model=&since=<ISO 8601>&limit=`` (newest first, at most 1000)."""
     args = request.args
-    limit_text = args.get("limit", "100")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
+    limit = whole_number(args.get("limit", "100"), 1, MAX_LIST_LIMIT)
+    if limit is None:
         raise InvalidInput(f"limit must be 1 to {MAX_LIST_LIMIT}", field="limit")
     since = None
-    if args.get("since"):
+    if "since" in args:  # empty is an error too, not "no filter": the schema says a date
         try:
             since = datetime.fromisoformat(args["since"])
         except ValueError:
@@ -95,9 +97,11 @@ def list_audited_predictions() -> Any:
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
     database = get_database()
-    database.audit.flush()  # this worker's own recent predictions are listed at once
+    audit_log = get_audit_log()
+    if audit_log is not None:  # an app that ships its own records lists them at once
+        audit_log.ship_now()
     records = list_predictions(
-        database.engine, model=args.get("model") or None, since=since, limit=int(limit_text)
+        database.engine, model=args.get("model") or None, since=since, limit=limit
     )
     return jsonify({"predictions": records})
 

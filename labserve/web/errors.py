@@ -10,8 +10,10 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from labserve.journal import DatabaseUnavailable, JournalUnavailable
 from labserve.models.errors import ArtifactError, InvalidInput, ModelNotFound, ModelNotReady
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,22 @@ def register_error_handlers(app: Flask) -> None:
     def artifact_error(exc: ArtifactError) -> Any:
         log.error("artifact error: %s", exc)
         return error_response(503, exc.code, "the model's artifact could not be used", None)
+
+    @app.errorhandler(JournalUnavailable)
+    def audit_unavailable(exc: JournalUnavailable) -> Any:
+        log.error("prediction refused, its audit record cannot be kept: %s", exc.reason)
+        return error_response(
+            503,
+            "audit_unavailable",
+            f"the audit log cannot record this prediction ({exc.reason}); nothing was answered",
+            None,
+        )
+
+    @app.errorhandler(DatabaseUnavailable)
+    @app.errorhandler(SQLAlchemyError)
+    def database_unavailable(exc: Exception) -> Any:
+        log.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+        return error_response(503, "database_unavailable", "the database is unavailable", None)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

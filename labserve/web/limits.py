@@ -6,8 +6,8 @@ Three budgets, each a fixed window counted with ``limits``:
   but health, readiness, metrics and static files. The caller is the API key (or the page
   session's key), else the client address.
 - ``LABSERVE_RATE_LIMIT_ROWS`` (e.g. ``100000/minute``): prediction rows per caller; a
-  batch costs its rows, a CSV file the rows it holds (charged chunk by chunk as it is
-  scored, so a file may overrun by one chunk; the scored file then ends with a note).
+  batch costs its rows, a CSV file the rows it holds (charged chunk by chunk before it is
+  scored; rows past the budget come back unscored, their ``error`` cell saying why).
 - ``LABSERVE_AUTH_FAILURE_LIMIT`` (default ``20/minute``): failed key checks per client
   address, so keys cannot be guessed at full speed; over it, even a right key gets 429.
 
@@ -28,7 +28,6 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 import labserve.web.limit_storage  # noqa: F401 - registers the labserve+shm storage scheme
-from labserve.models.errors import InvalidInput
 from labserve.settings import Settings
 from labserve.web.errors import ApiError
 
@@ -119,12 +118,14 @@ def charge_rows(rows: int) -> None:
         raise limits.refuse(item, "prediction rows", "rows", caller)
 
 
-def charge_scored_rows(rows: int) -> None:
-    """``charge_rows`` for a CSV being streamed: the refusal becomes a note in the file."""
+def scored_rows_budget(rows: int) -> str | None:
+    """``charge_rows`` for a CSV being scored: None when the rows fit, else why they are not
+    scored (each such row of the file says so)."""
     try:
         charge_rows(rows)
     except ApiError as exc:
-        raise InvalidInput(exc.message) from None
+        return f"not scored: {exc.message}"
+    return None
 
 
 def init_limits(app: Flask, settings: Settings) -> RateLimits:

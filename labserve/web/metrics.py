@@ -46,6 +46,22 @@ MODEL_LOAD_SECONDS = Gauge(
     multiprocess_mode="max",
 )
 
+JOURNAL = {
+    name: Gauge(f"labserve_journal_{name}", help_text, multiprocess_mode="max")
+    for name, help_text in (
+        (
+            "bytes_on_disk",
+            "Bytes of audit journal on disk (shipped parts not yet removed included)",
+        ),
+        ("segments", "Audit journal segment files"),
+        ("lag_seconds", "Age of the oldest audit record not yet in the database"),
+        ("records_shipped", "Audit records the shipper moved into the database since it started"),
+        ("records_rejected", "Audit records the database refused (kept aside in rejected/)"),
+        ("database_errors", "Shipping rounds that failed because the database was unavailable"),
+        ("shipper_heartbeat_age_seconds", "Seconds since the shipper last reported"),
+    )
+}
+
 metrics = Blueprint("metrics", __name__)
 
 
@@ -88,10 +104,11 @@ def init_metrics(app: Flask) -> None:
 
 @metrics.get("/metrics")
 def scrape() -> Response:
-    from labserve.web.extension import get_registry
+    from labserve.web.extension import get_registry, get_settings
 
     for model in get_registry():
         record_model_load(model.name, model.load_seconds)
+    record_journal(get_settings().resolved_journal_path)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -101,3 +118,13 @@ def scrape() -> Response:
     else:
         payload = generate_latest()
     return Response(payload, mimetype=CONTENT_TYPE_LATEST)
+
+
+def record_journal(folder: Any) -> None:
+    """The journal's size and the shipper's progress, read from disk at scrape time."""
+    from labserve.journal import journal_metrics
+
+    measured = journal_metrics(folder)
+    for name, gauge in JOURNAL.items():
+        value = getattr(measured, name)
+        gauge.set(-1 if value is None else value)

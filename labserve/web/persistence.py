@@ -1,4 +1,5 @@
-"""The app's database: engine, migrations on start, the audit writer, key checks."""
+"""The app's database: engine, migrations on start, key checks (audit records are shipped to
+it from the journal, see ``audit_log``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
-from labserve.db import AuditWriter, make_engine, upgrade_database
+from labserve.db import make_engine, upgrade_database
 from labserve.db.keys import CachedKeyVerifier
 from labserve.settings import Settings
 
@@ -18,7 +19,6 @@ EXTENSION_KEY = "labserve.db"
 class Database:
     url: str
     engine: Engine
-    audit: AuditWriter
     keys: CachedKeyVerifier
 
 
@@ -30,7 +30,6 @@ def init_database(app: Flask, settings: Settings) -> Database:
     database = Database(
         url=url,
         engine=engine,
-        audit=AuditWriter(engine, mode=settings.audit_inputs),
         keys=CachedKeyVerifier(engine, settings.api_key_cache_seconds),
     )
     app.extensions[EXTENSION_KEY] = database
@@ -40,7 +39,6 @@ def init_database(app: Flask, settings: Settings) -> Database:
 def close_database(app: Flask) -> None:
     database: Database | None = app.extensions.get(EXTENSION_KEY)
     if database is not None:
-        database.audit.close()
         database.engine.dispose()
 
 

@@ -15,11 +15,11 @@ from flask import request
 from labserve.db import AuditRecord
 from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, ServedModel
 from labserve.models.errors import InvalidInput
+from labserve.web.audit_log import get_audit_log
 from labserve.web.auth import caller_name
 from labserve.web.extension import get_registry, get_settings
 from labserve.web.limits import charge_rows  # issue 13: rows count against the row budget
 from labserve.web.metrics import record_predictions
-from labserve.web.persistence import get_database
 from labserve.web.request_context import current_request_id
 
 
@@ -30,14 +30,35 @@ class PredictionResult:
     predictions: list[Prediction]
 
 
+#: The largest version number a request may name (the API documentation says so).
+MAX_VERSION = 999_999_999
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high``, else None.
+
+    ASCII digits only: ``"²".isdigit()`` is true but ``int("²")`` fails, and a number of
+    thousands of digits is refused before ``int`` would raise on it.
+    """
+    digits = text.lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit()) or len(digits) > len(str(high)):
+        return None
+    value = int(digits)
+    return value if low <= value <= high else None
+
+
 def requested_version() -> str | None:
     """``?version=N`` pins a stored version; without it the promoted version answers."""
     version = request.args.get("version")
     if version is None:
         return None
-    if not version.isdigit() or int(version) < 1:
-        raise InvalidInput("version must be a whole number of a stored version", field="version")
-    return str(int(version))
+    number = whole_number(version, 1, MAX_VERSION)
+    if number is None:
+        raise InvalidInput(
+            f"version must be a whole number from 1 to {MAX_VERSION} (a stored version)",
+            field="version",
+        )
+    return str(number)
 
 
 def get_model(name: str, version: str | None = None) -> ServedModel:
@@ -73,8 +94,7 @@ def predict_rows(
     params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
     predictions = model.predict_valid(valid, params)
     record_predictions(model.name, predictions, len(valid))
-    if get_settings().audit:
-        audit(model, rows, parameters, predictions, started)
+    audit(model, rows, parameters, predictions, started)
     return PredictionResult(model=model.name, version=model.version, predictions=predictions)
 
 
@@ -85,8 +105,11 @@ def audit(
     predictions: list[Prediction],
     started: float,
 ) -> None:
-    """Queue the audit record (the database write happens off the request thread)."""
-    get_database().audit.submit(
+    """Journal the audit record before the answer goes out (``JournalUnavailable`` if not)."""
+    audit_log = get_audit_log()
+    if audit_log is None:
+        return
+    audit_log.record(
         AuditRecord(
             model=model.name,
             model_version=model.version,

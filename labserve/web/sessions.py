@@ -27,6 +27,7 @@ from typing import Any
 from flask import Flask, Request, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from labserve.settings import Settings
 from labserve.web.errors import error_response
@@ -94,11 +95,15 @@ def init_sessions(app: Flask, settings: Settings) -> CSRFProtect:
     @app.before_request
     def check_csrf_token() -> None:
         if (
-            request.method not in SAFE_METHODS
+            request.routing_exception is None  # a 404 or 405 is answered as such
+            and request.method not in SAFE_METHODS
             and not is_api_request(request)
             and app.config.get("WTF_CSRF_ENABLED", True)
         ):
-            csrf.protect()
+            try:
+                csrf.protect()
+            except RequestEntityTooLarge:
+                return  # the token is in a body too large to read: the view refuses it all
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError) -> Any:

@@ -109,7 +109,7 @@ def test_kill_9_of_the_shipper_mid_batch_duplicates_and_loses_nothing(
     with JournalWriter(journal_dir, segment_bytes=256 * 1024) as writer:
         for i in range(count):
             writer.append(record(i))
-    command = [sys.executable, "-m", "labserve.journal.shipper", "--journal", str(journal_dir)]
+    command = [sys.executable, "-m", "labserve.journal", "--journal", str(journal_dir)]
     environment = {**os.environ, "LABSERVE_DATABASE_URL": database_url}
     shipper = subprocess.Popen(
         [*command, "--batch-size", "20"], cwd=REPO, env=environment, stderr=subprocess.DEVNULL

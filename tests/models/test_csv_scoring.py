@@ -305,14 +305,24 @@ def test_a_header_alone_gives_a_header_alone(model: TabularModel) -> None:
     assert (scorer.tally.rows, scorer.tally.errors, scorer.tally.labels) == (0, 0, {})
 
 
-def test_unreadable_csv_stops_after_the_rows_before_it(model: TabularModel) -> None:
+@pytest.mark.parametrize("chunk_rows", [1, 2, 10_000])
+def test_an_unreadable_row_gets_an_error_row_and_scoring_goes_on(
+    model: TabularModel, chunk_rows: int
+) -> None:
     good = ",".join(good_row()[n] for n in FEATURE_NAMES)
-    text = ",".join(FEATURE_NAMES) + f"\n{good}\n{good}\n" + '"' + "x" * 200_000 + '"\n' + good
-    scorer = score_csv(model, text)
-    chunks: list[str] = []
-    with pytest.raises(InvalidInput, match="cannot be read after data row 2"):
-        chunks.extend(scorer)
-    assert len(parse("".join(chunks))) == 3
+    huge = '"' + "x" * 200_000 + '"'
+    text = ",".join(FEATURE_NAMES) + f"\n{good}\n{good}\n{huge}\n{good}\n"
+    scorer = score_csv(model, text, chunk_rows=chunk_rows)
+    out = records("".join(scorer))
+    assert len(out) == 4  # never a silently truncated file
+    assert [r["error"] for r in out] == [
+        "",
+        "",
+        "this row cannot be read: field larger than field limit (131072)",
+        "",
+    ]
+    assert [r["label"] for r in out] == ["Malignant", "Malignant", "", "Malignant"]
+    assert (scorer.tally.rows, scorer.tally.errors) == (4, 1)
     assert gc.isenabled()  # collection was paused per chunk, and is back on
 
 

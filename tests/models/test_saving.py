@@ -270,3 +270,69 @@ def test_a_non_empty_folder_is_not_overwritten_by_accident(
     with pytest.raises(InvalidModelSource, match="not empty"):
         labserve.save_model(wine.estimator, tmp_path / "m", reference=wine.X)
     assert (tmp_path / "m" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("on_frame", [True, False])
+def test_tree_ensembles_explain_exactly(lab_models: dict[str, LabModel], on_frame: bool) -> None:
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
+
+    from labserve.models.contributions import tree_contributions
+
+    wine = lab_models["wine"]
+    X = wine.X if on_frame else wine.X.to_numpy()
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, wine.y)
+    found = tree_contributions(forest, X)
+    rebuilt = found.baseline + found.values.sum(axis=1)
+    assert np.max(np.abs(rebuilt - forest.predict_proba(X))) < 1e-12
+    diabetes = lab_models["diabetes"]
+    trees = ExtraTreesRegressor(n_estimators=5, random_state=0).fit(diabetes.X, diabetes.y)
+    found = tree_contributions(trees, diabetes.X)
+    rebuilt = found.baseline + found.values.sum(axis=1)
+    assert np.max(np.abs(rebuilt[:, 0] - trees.predict(diabetes.X))) < 1e-9
+
+
+def test_a_served_forest_explains_each_prediction(lab_models: dict[str, LabModel]) -> None:
+    wine = lab_models["wine"]
+    model = serve_folder(wine.folder, name="wine")
+    assert model.can_explain
+    rows = rows_of(wine.X, 5)
+    params = model.validate_parameters({"explain": True})
+    for prediction in model.predict_valid(model.validate(rows), params):
+        explained = prediction["contributions"]
+        assert explained["class"] == prediction["label"]
+        total = explained["baseline"] + sum(explained["values"].values())
+        assert total == pytest.approx(prediction["probabilities"][prediction["label"]], abs=2e-5)
+    assert "explain" in model.parameters_schema()["properties"]
+    ridge = serve_folder(lab_models["diabetes"].folder, name="ridge")
+    with pytest.raises(InvalidInput, match="cannot explain") as refused:
+        ridge.validate_parameters({"explain": True})
+    assert refused.value.field == "parameters.explain"
+    assert "explain" not in ridge.parameters_schema()["properties"]  # not offered either
+
+
+def test_inputs_beyond_float32_are_explained_as_the_forest_decides_them(
+    lab_models: dict[str, LabModel],
+) -> None:
+    """Scaled values past float32's range become ±inf for the trees: paths still exist."""
+    wine = lab_models["wine"]
+    model = serve_folder(wine.folder, name="wine")
+    row = {name: value * 1e300 for name, value in rows_of(wine.X, 1)[0].items()}
+    params = model.validate_parameters({"explain": True})
+    (prediction,) = model.predict_valid(model.validate([row]), params)
+    explained = prediction["contributions"]
+    total = explained["baseline"] + sum(explained["values"].values())
+    assert total == pytest.approx(prediction["probabilities"][prediction["label"]], abs=2e-5)
+
+
+def test_one_row_at_a_time_and_whole_batches_agree_exactly(lab_models: dict[str, LabModel]) -> None:
+    """Small batches take plain-Python paths, large ones numpy: the answers are identical."""
+    wine = lab_models["wine"]
+    model = serve_folder(wine.folder, name="wine")
+    rows = rows_of(wine.X, len(wine.X))
+    assert model.predict(rows) == [model.predict([row])[0] for row in rows]
+    # a linear model's dot products are summed in another order by BLAS for a batch
+    diabetes = lab_models["diabetes"]
+    ridge = serve_folder(diabetes.folder, name="diabetes")
+    rows = rows_of(diabetes.X, len(diabetes.X))
+    batch = [p["value"] for p in ridge.predict(rows)]
+    assert batch == pytest.approx([ridge.predict([row])[0]["value"] for row in rows], rel=1e-12)

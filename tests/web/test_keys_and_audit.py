@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from labserve.db import create_key, revoke_key
-from labserve.web import create_app
+from labserve.web import close_app, create_app
 from labserve.web.persistence import get_database
 
 
@@ -184,10 +184,14 @@ def test_audit_query_validation(client: FlaskClient, query: str, field: str) -> 
 def test_audit_on_postgresql_and_sqlite(
     app_config: dict[str, Any], database_url: str, benign_row: dict
 ) -> None:
-    client = create_app({**app_config, "DATABASE_URL": database_url}).test_client()
-    for _ in range(3):
-        assert client.post("/api/diagnosis", json=benign_row).status_code == 200
-    assert len(client.get("/api/v1/predictions").get_json()["predictions"]) == 3
+    app = create_app({**app_config, "DATABASE_URL": database_url})
+    try:
+        client = app.test_client()
+        for _ in range(3):
+            assert client.post("/api/diagnosis", json=benign_row).status_code == 200
+        assert len(client.get("/api/v1/predictions").get_json()["predictions"]) == 3
+    finally:
+        close_app(app)  # before the database is dropped under its pooled connections
 
 
 def test_keys_survive_an_app_restart(

@@ -10,14 +10,18 @@ from __future__ import annotations
 import io
 import re
 import stat
+from csv import DictReader
+from functools import partial
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from labserve.db import create_key
+from labserve.models.csv_scoring import CsvScorer
 from labserve.web import close_app, create_app
 from labserve.web.persistence import get_database
 from tests.conftest import FEATURES
@@ -52,7 +56,7 @@ def secured(app_config: dict[str, Any]) -> Any:
         ("GET", "/models/diagnosis"),
         ("POST", "/models/diagnosis"),
         ("POST", "/prediction"),
-        ("POST", "/models/diagnosis/score.csv"),
+        ("POST", "/models/diagnosis/batch"),
     ],
 )
 def test_pages_send_people_to_sign_in(secured: Flask, method: str, path: str) -> None:
@@ -63,7 +67,7 @@ def test_pages_send_people_to_sign_in(secured: Flask, method: str, path: str) ->
 
 def test_the_page_upload_is_no_open_copy_of_the_csv_api(secured: Flask) -> None:
     response = secured.test_client().post(
-        "/models/diagnosis/score.csv",
+        "/models/diagnosis/batch",
         data=f"{CSV_HEADER}\n17.99,10.38,0.1184,0.9053,0.006399,0.03003\n",
         content_type="text/csv",
     )
@@ -108,6 +112,7 @@ def test_sign_in_once_then_use_the_pages(secured: Flask) -> None:
     form = {name: "0.5" for name in FEATURES} | {"radius_mean": "17.99", "texture_mean": "10.38"}
     token = csrf_token(page.get_data(as_text=True))
     assert client.post("/models/diagnosis", data=form).status_code == 400  # no token
+    assert client.put("/models/diagnosis", data=form).status_code == 405  # not a form at all
     answered = client.post("/models/diagnosis", data={**form, "csrf_token": token})
     assert answered.status_code in (200, 422)
     assert 'id="predicted-label"' in answered.get_data(as_text=True)
@@ -155,6 +160,23 @@ def test_forms_need_the_csrf_token_even_without_keys(app_config: dict[str, Any])
     close_app(app)
 
 
+def test_an_upload_too_large_to_read_its_token_is_refused_on_the_page(
+    app_config: dict[str, Any],
+) -> None:
+    """The token sits in a body too large to read: the page names the size, not the token."""
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True, "MAX_CONTENT_LENGTH": 2048})
+    client = app.test_client()
+    token = csrf_token(client.get("/models/diagnosis").get_data(as_text=True))
+    page = client.post(
+        "/models/diagnosis/batch",
+        data={"csrf_token": token, "file": (io.BytesIO(b"x" * 4096), "cases.csv")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 422
+    assert "larger than the upload limit" in page.get_data(as_text=True)
+    close_app(app)
+
+
 def test_the_secret_is_made_once_per_instance_with_0600(tmp_path: Path) -> None:
     from labserve.web.sessions import instance_secret_key
 
@@ -162,6 +184,21 @@ def test_the_secret_is_made_once_per_instance_with_0600(tmp_path: Path) -> None:
     assert instance_secret_key(tmp_path) == first
     assert len(first) >= 32
     assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+
+
+def test_a_placeholder_secret_is_refused_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas share a secret from a file; a placeholder left in it stops the start."""
+    from labserve.settings import Settings, SettingsError
+
+    secret = tmp_path / "secret-key"
+    secret.write_text("CHANGE-ME")
+    monkeypatch.setenv("LABSERVE_SECRET_KEY_FILE", str(secret))
+    with pytest.raises(SettingsError, match="LABSERVE_SECRET_KEY: String should have at least 32"):
+        Settings.load({"instance_path": tmp_path})
+    secret.write_text("s" * 40)
+    assert Settings.load({"instance_path": tmp_path}).secret_key == "s" * 40
 
 
 # -- scopes --------------------------------------------------------------------------------------
@@ -254,12 +291,20 @@ def test_batches_count_by_their_rows(app_config: dict[str, Any], benign_row: dic
 
 
 def test_a_csv_stops_when_the_row_budget_runs_out(app_config: dict[str, Any]) -> None:
-    app = create_app({**app_config, "RATE_LIMIT_ROWS": "3/minute"})
+    """Rows past the budget come back unscored, each saying why; earlier chunks are scored."""
+    app = create_app({**app_config, "RATE_LIMIT_ROWS": "5/minute"})
     client = app.test_client()
-    csv = f"{CSV_HEADER}\n" + "17.99,10.38,0.1184,0.9053,0.006399,0.03003\n" * 5
-    scored = client.post("/api/v1/models/diagnosis/predict.csv", data=csv, content_type="text/csv")
-    text = scored.get_data(as_text=True)
-    assert "# scoring stopped: rate limit of 3 per 1 minute prediction rows reached" in text
+    with patch("labserve.web.csv_routes.CsvScorer", partial(CsvScorer, chunk_rows=2)):
+        csv = f"{CSV_HEADER}\n" + "17.99,10.38,0.1184,0.9053,0.006399,0.03003\n" * 7
+        scored = client.post(
+            "/api/v1/models/diagnosis/predict.csv", data=csv, content_type="text/csv"
+        )
+    rows = list(DictReader(io.StringIO(scored.get_data(as_text=True))))
+    assert len(rows) == 7  # the whole file, in order
+    assert [row["label"] for row in rows[:4]] == ["Malignant"] * 4  # two chunks of two fit
+    for row in rows[4:]:  # the third chunk would overrun 5: it and all after are refused
+        assert row["label"] == ""
+        assert row["error"].startswith("not scored: rate limit of 5 per 1 minute prediction rows")
     close_app(app)
 
 
@@ -273,15 +318,19 @@ FORMULA_CSV = (
 
 @pytest.mark.parametrize("path", ["/api/v1/models/diagnosis/predict.csv", "upload"])
 def test_scored_csv_cells_cannot_run_as_formulas(client: FlaskClient, path: str) -> None:
-    if path == "upload":
-        response = client.post(
-            "/models/diagnosis/score.csv",
+    if path == "upload":  # the page scores the file, then links to the scored file
+        page = client.post(
+            "/models/diagnosis/batch",
             data={"file": (io.BytesIO(FORMULA_CSV.encode()), "cases.csv")},
             content_type="multipart/form-data",
         )
+        link = re.search(r'href="(/models/diagnosis/scored/[^"]+)"', page.get_data(as_text=True))
+        assert link is not None
+        response = client.get(link.group(1))
     else:
         response = client.post(path, data=FORMULA_CSV, content_type="text/csv")
     lines = response.get_data(as_text=True).splitlines()
+    response.close()  # a sent file stays open until then
     assert lines[1].startswith('"\'=HYPERLINK(""http://x"")",17.99')
     assert lines[1].split(",")[7] == "-1.5"  # a plain number stays a number
     assert lines[2].startswith("'@SUM(1+1),")
