@@ -96,12 +96,22 @@ with open("model.pkl", "wb") as f:
 ECHO_APP = """
 from flask import Flask, jsonify, request
 
+from labserve.buffered_wsgi import BufferedWSGI
+from labserve.hardening import runs_inline
+
 app = Flask(__name__)
 
 @app.route("/api/diagnosis", methods=["POST"])
 def echo():
     return jsonify(request.get_json())
+
+# the same app behind labserve's body guard, as `labserve serve` runs its own (RSGI)
+guarded = BufferedWSGI(
+    app, max_body_bytes=16 << 20, body_timeout=60, max_per_address=64, threads=32,
+    inline=runs_inline,
+)
 """
+GUARDED_ECHO = "bare Flask echo (granian RSGI, labserve's guard)"
 
 
 @dataclass
@@ -356,6 +366,21 @@ def main() -> None:
                         "--port",
                         str(port),
                         "echo_app:app",
+                    ],
+                    {},
+                ),
+                GUARDED_ECHO: (
+                    [
+                        granian,
+                        "--interface",
+                        "rsgi",
+                        "--workers",
+                        "2",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "echo_app:guarded",
                     ],
                     {},
                 ),

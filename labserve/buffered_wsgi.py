@@ -30,6 +30,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from io import BytesIO
 from itertools import chain
 from tempfile import SpooledTemporaryFile
@@ -54,8 +55,12 @@ class BufferedWSGI:
         body_timeout: float,
         max_per_address: int,
         threads: int,
+        inline: Callable[[Any, int], bool] | None = None,
     ) -> None:
         self.app = app
+        #: Which requests (scope, body size) run on the event loop itself, without the two
+        #: thread hand-overs: short ones that wait on nothing (``labserve.hardening``).
+        self.inline = inline
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
         self.max_per_address = max_per_address
@@ -136,6 +141,13 @@ class BufferedWSGI:
     ) -> None:
         loop = asyncio.get_running_loop()
         environ = wsgi_environ(scope, body[0], body[1], address)
+        if self.inline is not None and self.inline(scope, body[1]):
+            try:
+                status, headers, whole = self._call_app_inline(environ)
+            finally:
+                body[0].close()
+            protocol.response_bytes(status, headers, whole)
+            return
         try:
             status, headers, payload = await loop.run_in_executor(
                 self.pool, self._call_app, environ, protocol, loop
@@ -144,6 +156,17 @@ class BufferedWSGI:
             body[0].close()
         if payload is not None:
             protocol.response_bytes(status, headers, payload)
+
+    def _call_app_inline(self, environ: dict[str, Any]) -> tuple[int, Headers, bytes]:
+        """Run the app here, on the event loop, and collect its whole answer."""
+        started: list[Any] = []
+        result = self.app(environ, partial(start_response, started))
+        try:
+            whole = b"".join(result)
+        finally:
+            close_result(result)
+        status, headers = started
+        return status, headers, whole
 
     def _call_app(
         self, environ: dict[str, Any], protocol: Any, loop: asyncio.AbstractEventLoop
@@ -154,12 +177,7 @@ class BufferedWSGI:
         request context (Flask's ``stream_with_context``) from the first chunk to the last.
         """
         started: list[Any] = []
-
-        def start_response(status: str, headers: Headers, exc_info: Any = None) -> Any:
-            started[:] = [int(status.split(" ", 1)[0]), headers]
-            return lambda data: None
-
-        result = self.app(environ, start_response)
+        result = self.app(environ, partial(start_response, started))
         chunks: Iterator[bytes] = iter(result)
         try:
             first = next(chunks, b"")  # a generator app calls start_response lazily
@@ -176,9 +194,20 @@ class BufferedWSGI:
                     )
             return status, headers, None
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            close_result(result)
+
+
+def start_response(started: list[Any], status: str, headers: Headers, exc_info: Any = None) -> Any:
+    """WSGI's ``start_response`` (bound to a list by ``partial``): keeps status and headers."""
+    started[:] = [int(status.split(" ", 1)[0]), headers]
+    return lambda data: None
+
+
+def close_result(result: Iterable[bytes]) -> None:
+    """PEP 3333: the server calls the app's result's ``close``, however the answer ended."""
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
 
 
 async def open_stream(protocol: Any, status: int, headers: Headers) -> Any:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import resource
 from typing import Any
 
@@ -20,6 +21,17 @@ from labserve.buffered_wsgi import BufferedWSGI
 from labserve.settings import Settings
 
 COUNTERS_FILE = "ratelimits.shm"
+#: Requests that may wait on something other than this worker's CPU (a database query, a file
+#: streamed to or from the client, a large body): each runs on a request thread. Every other
+#: request (a prediction, a page, a probe) is short and runs on the event loop itself, which
+#: saves two thread hand-overs per request (benchmarks/serve.py measures both).
+THREADED_PATHS = re.compile(r"\.csv$|/batch$|/scored/|^/api/v1/predictions|^/log(?:in|out)$")
+INLINE_BODY_BYTES = 64 * 1024
+
+
+def runs_inline(scope: Any, body_bytes: int) -> bool:
+    """Whether a request runs on the event loop (see ``THREADED_PATHS``)."""
+    return body_bytes <= INLINE_BODY_BYTES and THREADED_PATHS.search(scope.path) is None
 
 
 def raise_open_files_limit() -> int:
@@ -73,4 +85,5 @@ def guarded_app_from_settings(settings: Settings) -> Any:
         body_timeout=settings.body_timeout_seconds,
         max_per_address=settings.max_requests_per_address,
         threads=settings.request_threads,
+        inline=runs_inline,
     )

@@ -31,14 +31,18 @@ def is_ready(url: str) -> bool:
 
 
 @contextmanager
-def production_server(instance: Path, settings: Mapping[str, str] | None = None) -> Iterator[str]:
-    """``labserve serve`` with one worker on ``instance``; yields its base URL once /readyz
-    answers 200, stops it with SIGTERM afterwards.
+def production_server(
+    instance: Path, settings: Mapping[str, str] | None = None, *, workers: int = 1
+) -> Iterator[str]:
+    """``labserve serve`` on ``instance``; yields its base URL once /readyz answers 200, stops
+    it with SIGTERM afterwards. Its output goes to ``instance/server.log``: a pipe nobody
+    drained would fill with access-log lines and block the server.
 
     Args:
         instance: the instance folder (model store, database).
         settings: ``LABSERVE_*`` variables for the server, without the prefix
             (``{"MAX_BATCH_ROWS": "20"}``); the caller's own ``LABSERVE_*`` are not passed on.
+        workers: worker processes.
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABSERVE_")}
@@ -55,7 +59,7 @@ def production_server(instance: Path, settings: Mapping[str, str] | None = None)
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
         ],
         env=env,
         stdout=log,

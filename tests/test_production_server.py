@@ -110,3 +110,31 @@ def test_serves_predictions_from_two_workers_and_stops_on_sigterm(
     with sqlite3.connect(instance / "labserve.db") as connection:
         (count,) = connection.execute("SELECT count(*) FROM predictions").fetchone()
     assert count == 40
+
+
+def test_streamed_files_and_large_bodies_are_served_from_request_threads(
+    server: tuple[str, subprocess.Popen],
+) -> None:
+    """Short requests run on each worker's event loop; a streamed CSV and a body over the
+    inline size take a request thread (labserve.hardening.runs_inline). Both are answered
+    whole and right."""
+    url, _ = server
+    features = list(data_row(0))
+    line = ",".join(str(data_row(0)[name]) for name in features)
+    rows = 5_000
+    request = urllib.request.Request(
+        url + "/api/v1/models/diagnosis/predict.csv",
+        data=("\n".join([",".join(features), *[line] * rows]) + "\n").encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers.get("Content-Length") is None  # streamed, chunk by chunk
+        scored = response.read().decode().splitlines()
+    assert len(scored) == rows + 1
+    assert all(",Malignant," in row for row in scored[1:])
+    batch = {"inputs": [data_row(0)] * 1_000}
+    assert len(json.dumps(batch)) > 64 * 1024
+    status, body = post_json(url + "/api/v1/models/diagnosis/predict", batch)
+    assert status == 200
+    assert [p["label"] for p in body["predictions"]] == ["Malignant"] * 1_000
+    assert post_json(url + "/api/diagnosis", data_row(0))[1]["diagnosis"] == "Malignant"

@@ -53,13 +53,31 @@ def finite_or_null(value: Any) -> Any:
     return value
 
 
+class LabserveFlask(Flask):
+    """Flask, minus a per-request cost: whether a hook or view is a coroutine function is
+    looked up once per function (Flask asks ``inspect`` on every call of every hook)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        try:
+            return self._sync[func]
+        except KeyError:
+            made = self._sync[func] = super().ensure_sync(func)
+            return made
+        except TypeError:  # an unhashable callable: ask every time
+            return super().ensure_sync(func)
+
+
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the app from one ``Settings`` (read now from defaults, ``instance/config.py``
     and ``LABSERVE_*`` unless given); keys of a mapping override them, and keys that are not
     settings (``TESTING``) go to Flask's own config."""
     settings = config if isinstance(config, Settings) else Settings.load(config)
     settings.instance_path.mkdir(parents=True, exist_ok=True)
-    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app = LabserveFlask(__name__, instance_path=str(settings.instance_path))
     app.json = StrictJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
     if isinstance(config, Mapping):

@@ -51,6 +51,7 @@ class AuditLog:
     journal: JournalWriter
     shipper: Shipper | None = None
     stop: threading.Event | None = None
+    thread: threading.Thread | None = None
     shipping: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, record: AuditRecord) -> None:
@@ -99,12 +100,16 @@ class AuditLog:
     def close(self) -> None:
         if self.stop is not None:
             self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=SHIP_THREAD_SECONDS + 5)  # its round ends, then it stops
         self.journal.close()
         if self.shipper is not None:
             try:
                 self.ship_now()  # what this app journaled last is shipped now
             except Exception as exc:  # the journal keeps it for the next shipper
                 log.warning("audit records left in the journal for later: %s", exc)
+            finally:
+                self.shipper.engine.dispose()  # no pooled connection outlives the app
 
 
 def init_audit_log(app: Flask, settings: Settings) -> AuditLog | None:
@@ -124,12 +129,13 @@ def init_audit_log(app: Flask, settings: Settings) -> AuditLog | None:
     if settings.shipper == "thread":
         audit_log.shipper = Shipper(folder, make_shipper_engine(settings.resolved_database_url()))
         audit_log.stop = threading.Event()
-        threading.Thread(
+        audit_log.thread = threading.Thread(
             target=audit_log.ship_periodically,
             args=(audit_log.stop,),
             name="labserve-shipper",
             daemon=True,
-        ).start()
+        )
+        audit_log.thread.start()
     app.extensions[EXTENSION_KEY] = audit_log
     return audit_log
 

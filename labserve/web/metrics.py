@@ -90,13 +90,22 @@ def init_metrics(app: Flask) -> None:
     def start_timer() -> None:
         g.started = time.perf_counter()
 
+    latency_of: dict[tuple[str, str], Any] = {}  # label children: a lock and a tuple less
+    count_of: dict[tuple[str, str, int], Any] = {}  # per request (rules and methods are few)
+
     @app.after_request
     def observe(response: Response) -> Response:
         started = g.get("started")
-        route = route_label()
+        method, route, status = request.method, route_label(), response.status_code
         if started is not None:
-            LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+            timer = latency_of.get((method, route))
+            if timer is None:
+                timer = latency_of[method, route] = LATENCY.labels(method, route)
+            timer.observe(time.perf_counter() - started)
+        counter = count_of.get((method, route, status))
+        if counter is None:
+            counter = count_of[method, route, status] = REQUESTS.labels(method, route, str(status))
+        counter.inc()
         return response
 
     app.register_blueprint(metrics)

@@ -62,6 +62,21 @@ class AdaptiveSecureSessionInterface(SecureCookieSessionInterface):
 
     def __init__(self, secure: bool | None) -> None:
         self.secure = secure
+        self._serializers: dict[tuple[Any, ...], Any] = {}
+
+    def open_session(self, app: Flask, request: Request) -> Any:
+        """No cookie, no session to read: skip building a signer (the API never sends one)."""
+        if not request.cookies.get(self.get_cookie_name(app)) and app.secret_key:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        """One serializer per key set, not one per request."""
+        key = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        found = self._serializers.get(key)
+        if found is None:
+            found = self._serializers[key] = super().get_signing_serializer(app)
+        return found
 
     def get_cookie_secure(self, app: Flask) -> bool:
         if self.secure is not None:

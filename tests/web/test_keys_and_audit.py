@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
-from labserve.db import create_key, revoke_key
+from labserve.db import create_key, make_engine, revoke_key
 from labserve.web import close_app, create_app
 from labserve.web.persistence import get_database
 
@@ -192,6 +193,17 @@ def test_audit_on_postgresql_and_sqlite(
         assert len(client.get("/api/v1/predictions").get_json()["predictions"]) == 3
     finally:
         close_app(app)  # before the database is dropped under its pooled connections
+    if database_url.startswith("postgresql"):  # the app and its shipper kept none open
+        engine = make_engine(database_url, pooled=False)
+        with engine.connect() as connection:
+            others = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        engine.dispose()
+        assert others == 0
 
 
 def test_keys_survive_an_app_restart(
