@@ -200,6 +200,7 @@ def main() -> None:
             "LABSERVE_RATE_LIMIT": UNLIMITED,
             "DATABASE_URL_SECRET": f"{STACK}_database_url",
             "POSTGRES_PASSWORD_SECRET": f"{STACK}_postgres_password",
+            "SECRET_KEY_SECRET": f"{STACK}_secret_key",
         },
         mesh,
         attachable=True,
@@ -218,7 +219,7 @@ def main() -> None:
                 wrk(f"stack, {replicas} replica(s), via {front}", port, *load(args), script)
             )
     finally:
-        stack.remove()
+        stack.discard()
         if created_swarm:
             st.docker("swarm", "leave", "--force", check=False)
         if not args.image:

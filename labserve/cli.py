@@ -368,7 +368,9 @@ def predict(
                 yield line
 
         try:
-            scorer = CsvScorer(model, counted(source), chunk_rows=chunk_rows)
+            scorer = CsvScorer(  # issue 13: formula-like cells prefixed unless turned off
+                model, counted(source), chunk_rows=chunk_rows, safe_cells=settings.csv_safe_cells
+            )
             for text in scorer.chunks():
                 target.write(text)
         except LabserveError as exc:
@@ -504,18 +506,34 @@ def keys() -> None:
 
 @keys.command("create")
 @click.argument("name")
+@click.option(
+    "--scopes",
+    default="predict",
+    show_default=True,
+    help="Comma-separated: predict, audit:read (every caller's records), metrics, admin (all).",
+)
 @INSTANCE_OPTION
 @DATABASE_OPTION
-def keys_create(name: str, instance_path: Path | None, database_url: str | None) -> None:
+def keys_create(
+    name: str, scopes: str, instance_path: Path | None, database_url: str | None
+) -> None:
     """Create a key called NAME; the key itself is the last line of output."""
-    from labserve.db import DuplicateKeyName, create_key
+    from labserve.db import DuplicateKeyName, create_key, parse_scopes
 
+    try:
+        chosen = parse_scopes(scopes)
+    except ValueError as exc:
+        refuse(exc)
     engine = open_database(instance_path, database_url)
     try:
-        key = create_key(engine, name)
+        key = create_key(engine, name, chosen)
     except (DuplicateKeyName, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"key {name!r} created; store it now, it is not shown again:", err=True)
+    click.echo(
+        f"key {name!r} created with scopes {','.join(chosen)}; store it now, it is not shown "
+        "again:",
+        err=True,
+    )
     click.echo(key)
 
 
@@ -529,7 +547,8 @@ def keys_list(instance_path: Path | None, database_url: str | None) -> None:
     for info in list_keys(open_database(instance_path, database_url)):
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
         click.echo(
-            f"{info.name}\t{info.prefix}...\tcreated {info.created_at:%Y-%m-%d %H:%M}\t{state}"
+            f"{info.name}\t{info.prefix}...\t{','.join(info.scopes)}\t"
+            f"created {info.created_at:%Y-%m-%d %H:%M}\t{state}"
         )
 
 

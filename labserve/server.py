@@ -39,11 +39,15 @@ def run_production(settings: Settings, host: str, port: int, workers: int) -> No
     # library's only switch for multiprocess mode, so it is the one variable set here (our
     # settings travel as an argument) and it is set before the web layer is imported.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(settings.instance_path))
+    from labserve import hardening  # its functions import the web layer: after the line above
 
     # Each worker loads its models before it accepts a connection (callers wait in the listen
     # backlog), so no request ever reaches a worker that is still loading; the schema was
     # migrated once by the caller, so workers never race to do it.
-    worker_settings = settings.replace(load_models="sync", migrate_on_start=False, shipper="none")
+    # Rate-limit counts without Redis are shared by the workers (labserve/hardening.py).
+    worker_settings = hardening.worker_settings(
+        settings.replace(load_models="sync", migrate_on_start=False, shipper="none")
+    )
     shipper = None
     if settings.audit:
         # one shipper process moves every worker's journal into the database; it shares no
@@ -54,7 +58,7 @@ def run_production(settings: Settings, host: str, port: int, workers: int) -> No
         )
     preload_libraries()
     try:
-        serve_workers(worker_settings, host, port, workers)
+        serve_workers(settings, worker_settings, host, port, workers)
     finally:
         if shipper is not None:
             # after the workers: its last round ships their last records (what it cannot ship
@@ -84,23 +88,28 @@ def preload_libraries() -> None:
 ACCESS_FORMAT = '[%(time)s] %(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
 
 
-def serve_workers(worker_settings: Settings, host: str, port: int, workers: int) -> None:
+def serve_workers(
+    settings: Settings, worker_settings: Settings, host: str, port: int, workers: int
+) -> None:
+    """Granian's RSGI interface, each worker's Flask app behind the body-buffering guard."""
     from granian import Granian
-    from granian.constants import Interfaces
     from granian.log import LogLevels
 
-    from labserve.web import app_from_settings
+    from labserve import hardening
 
     Granian(
-        "labserve.web:app_from_settings",
+        "labserve.hardening:guarded_app_from_settings",
         address=host,
         port=port,
-        interface=Interfaces.WSGI,
         workers=workers,
         workers_kill_timeout=GRACEFUL_SECONDS,
         respawn_failed_workers=True,
-        websockets=False,  # WSGI has none; saying so at every start is noise
+        websockets=False,  # the guard serves HTTP only; saying so at every start is noise
         log_level=LogLevels.warning,  # worker spawns are not news; failures are
         log_access=worker_settings.access_log,
         log_access_format=ACCESS_FORMAT,
-    ).serve(target_loader=partial(app_from_settings, worker_settings), wrap_loader=False)
+        **hardening.granian_options(settings, workers),
+    ).serve(
+        target_loader=partial(hardening.guarded_app_from_settings, worker_settings),
+        wrap_loader=False,
+    )

@@ -62,14 +62,53 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(default=10_000, ge=1, description="Rows per JSON predict.")
     summarizer_backend: Literal["extractive", "transformers"] = "extractive"
     summarizer_model: str | None = None
+    summarizer_max_request_chars: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Characters of all texts of one summarizer request together (422 above).",
+    )
     onnx_threads: int = Field(default=1, ge=1, description="onnxruntime threads per worker.")
     # -- HTTP --------------------------------------------------------------------------------
     max_content_length: int = Field(default=16 * 1024 * 1024, ge=1024)
-    rate_limit: str | None = None
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Time a client has to send a request's headers."
+    )
+    body_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Time a client has to send a request's whole body."
+    )
+    max_requests_per_address: int = Field(
+        default=64,
+        ge=0,
+        description="Requests one client address may have under way per worker (0: no bound).",
+    )
+    request_threads: int = Field(
+        default=32, ge=1, description="Threads per worker that run requests whose body arrived."
+    )
+    rate_limit: str | None = Field(
+        default=None, description="Requests per caller (key, else address), e.g. 600/minute."
+    )
+    rate_limit_rows: str | None = Field(
+        default=None, description="Prediction rows per caller, all routes, e.g. 100000/minute."
+    )
+    auth_failure_limit: str | None = Field(
+        default="20/minute", description="Failed key checks per client address (429 above)."
+    )
+    rate_limit_storage_url: str | None = Field(
+        default=None,
+        description="Counts without Redis; `labserve serve` sets a table its workers share.",
+    )
     redis_url: str | None = None
     require_api_key: bool = False
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
-    secret_key: str | None = None
+    secret_key: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs page sessions and CSRF tokens (default: <instance>/secret_key, "
+        "made once); replicas must share one.",
+    )
+    session_cookie_secure: bool | None = Field(
+        default=None, description="None: Secure when the request came over https."
+    )
     # -- storage and audit -------------------------------------------------------------------
     database_url: str | None = None
     migrate_on_start: bool = True
@@ -94,6 +133,10 @@ class Settings(BaseSettings):
         default="thread",
         description="Who moves journal records into the database: `labserve serve` starts a "
         "process (its workers get none); an app made by create_app ships from a thread.",
+    )
+    # -- CSV output ----------------------------------------------------------------------------
+    csv_safe_cells: bool = Field(
+        default=True, description="Prefix CSV output cells that spreadsheets run as formulas."
     )
     # -- logs --------------------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"
@@ -130,6 +173,19 @@ class Settings(BaseSettings):
             env_settings,
             InstanceConfigSource(settings_cls),
         )
+
+    @field_validator("rate_limit", "rate_limit_rows", "auth_failure_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() in {"none", "off"}:
+            return None
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate such as 600/minute") from None
+        return value.strip()
 
     # -- derived -----------------------------------------------------------------------------
     @property

@@ -118,6 +118,26 @@ def test_keys_and_audit_export_from_the_command_line(
     )
 
 
+def test_keys_carry_scopes(runner: CliRunner, tmp_path: Path) -> None:
+    """Issue 13: ``keys create --scopes``; ``predict`` unless told otherwise."""
+    from labserve.cli import main
+
+    instance = ["--instance-path", str(tmp_path)]
+    assert runner.invoke(main, ["keys", "create", "robot", *instance]).exit_code == 0
+    made = runner.invoke(
+        main, ["keys", "create", "ops", "--scopes", "audit:read,metrics", *instance]
+    )
+    assert made.exit_code == 0
+    assert made.output.strip().splitlines()[-1].startswith("lsk_")
+    listing = runner.invoke(main, ["keys", "list", *instance]).output
+    assert "robot\tlsk_" in listing
+    assert "\tpredict\t" in listing
+    assert "\taudit:read,metrics\t" in listing
+    refused = runner.invoke(main, ["keys", "create", "x", "--scopes", "everything", *instance])
+    assert refused.exit_code == 2
+    assert "unknown scope 'everything'" in refused.output
+
+
 def test_every_command_finds_the_same_per_user_instance(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained_instance: Path
 ) -> None:

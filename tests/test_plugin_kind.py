@@ -102,6 +102,7 @@ def test_a_kind_from_an_installed_package_is_served_everywhere(
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
             "JOURNAL_PATH": str(tmp_path / "journal"),
             "MODEL_POLL_SECONDS": 0,
+            "WTF_CSRF_ENABLED": False,  # the test client posts the form without the token
         }
     )
     try:

@@ -3,17 +3,25 @@
 from labserve.db.audit import AuditRecord, AuditWriter, export_predictions, list_predictions
 from labserve.db.engine import default_database_url, make_engine
 from labserve.db.keys import (
+    SCOPES,
+    Caller,
     DuplicateKeyName,
     any_keys_exist,
+    check_key,
     create_key,
     list_keys,
+    parse_scopes,
     revoke_key,
     verify_key,
 )
 from labserve.db.migrate import upgrade_database
 
 __all__ = [
+    "SCOPES",
     "AuditRecord",
+    "Caller",
+    "check_key",
+    "parse_scopes",
     "AuditWriter",
     "DuplicateKeyName",
     "any_keys_exist",

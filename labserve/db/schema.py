@@ -23,6 +23,8 @@ class ApiKey(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: Comma-separated scopes (``predict``, ``audit:read``, ``metrics``, ``admin``).
+    scopes: Mapped[str] = mapped_column(String(200), default="predict")
 
     __table_args__ = (
         # one active key per name; a revoked name may be issued again

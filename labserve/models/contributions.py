@@ -60,7 +60,8 @@ def tree_contributions(estimator: Any, X: Any) -> Contributions:
     for step in before:
         X = step.transform(X)
     # scikit-learn's trees compare float32 values: decide the paths exactly as they do
-    X = np.asarray(X, dtype=np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range is ±inf, for them as for us
+        X = np.ascontiguousarray(X, dtype=np.float32)
     trees = list(getattr(last, "estimators_", None) or [last])
     n_features = X.shape[1]
     total = np.zeros((len(X), n_features, 1))
@@ -87,7 +88,8 @@ def tree_contributions(estimator: Any, X: Any) -> Contributions:
             ),
             shape=(structure.node_count, n_features * outputs),
         )
-        paths = tree.decision_path(_input_of(tree, X))  # (cases, nodes), 1 where passed
+        # the compiled tree itself, as the forest's predict calls it: no second check of X
+        paths = structure.decision_path(X)  # (cases, nodes), 1 where passed
         part = np.asarray((paths @ credit).todense()).reshape(len(X), n_features, outputs)
         total = total + part  # broadcasts from one output to the tree's outputs
         baseline = baseline + values[0]
@@ -101,13 +103,3 @@ def _node_values(tree: Any) -> np.ndarray:
         sums = value.sum(axis=1, keepdims=True)
         return value / np.where(sums == 0, 1.0, sums)
     return value
-
-
-def _input_of(tree: Any, X: np.ndarray) -> Any:
-    """A lone tree fitted on a DataFrame is asked with one (a forest's trees never are)."""
-    columns = getattr(tree, "feature_names_in_", None)
-    if columns is None:
-        return X
-    import pandas as pd
-
-    return pd.DataFrame(X, columns=columns)

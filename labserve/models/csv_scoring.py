@@ -8,6 +8,13 @@ the problem), never the file; only a file whose header lacks a feature column is
 before any output.
 
 Any ``TabularModel`` can be scored this way; nothing here knows about HTTP.
+
+Safe cells (on unless ``safe_cells=False``): a spreadsheet runs a cell that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula, so such a cell of the
+output, echoed input and header included, gets a leading ``'`` and is read as text (OWASP's
+CSV injection advice). A cell that reads as a finite number (``-1.5``, ``+3``, ``-2e-4``)
+is left as it is: a spreadsheet reads it as that number and runs nothing. Separators, quotes
+and line breaks inside a cell are always quoted, so no cell can start another one.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import csv
 import gc
 import hashlib
 import io
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,6 +38,10 @@ from labserve.models.features import FeatureSpec
 from labserve.models.tabular import Table, TabularModel
 
 DEFAULT_CHUNK_ROWS = 10_000
+#: First characters that make a spreadsheet evaluate a cell.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+#: Searched in "\n" + the cells of a column joined by "\n": some cell may need a prefix.
+_FORMULA_START = re.compile(r"\n[=+\-@\t\r]")
 ERROR_COLUMN = "error"
 #: The output column whose values ``ScoringTally.labels`` counts.
 LABEL_COLUMN = "label"
@@ -67,6 +79,8 @@ def score_csv(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_chunk: Callable[[int], None] | None = None,
+    budget: Callable[[int], str | None] | None = None,
+    safe_cells: bool = True,
 ) -> CsvScorer:
     """Score CSV text lazily: iterate the result for output text, read ``.tally`` for counts.
 
@@ -81,6 +95,12 @@ def score_csv(
         chunk_rows: rows read, checked, predicted and written per step; memory is bounded by
             this, not by the file.
         on_chunk: called with the number of rows after each chunk is yielded.
+        budget: asked before a chunk is scored, with its number of rows: None to go on, or
+            why not; then that chunk and every later row become error rows with that message,
+            unscored (the file is still written whole, so the caller sees which rows to send
+            again).
+        safe_cells: prefix cells a spreadsheet would run as formulas with ``'`` (see the
+            module's docstring); False writes every cell as read, for pipelines.
 
     Returns:
         An iterator of CSV text chunks: the header (input columns as given, then the model's
@@ -88,11 +108,19 @@ def score_csv(
 
     Raises:
         InvalidInput: the text is empty, or its header lacks (or repeats) a feature column,
-            or already has an output column; ``field`` names the column. Also raised while
-            iterating if the CSV turns unreadable (e.g. a cell over the csv module's size
-            limit), after the rows before it were yielded.
+            or already has an output column; ``field`` names the (first) column and the
+            message names every missing one. Also raised while iterating if the CSV turns
+            unreadable (e.g. a cell over the csv module's size limit), after the rows before
+            it were yielded.
     """
-    return CsvScorer(model, source, chunk_rows=chunk_rows, on_chunk=on_chunk)
+    return CsvScorer(
+        model,
+        source,
+        chunk_rows=chunk_rows,
+        on_chunk=on_chunk,
+        budget=budget,
+        safe_cells=safe_cells,
+    )
 
 
 class CsvScorer(Iterator[str]):
@@ -112,6 +140,8 @@ class CsvScorer(Iterator[str]):
         *,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         on_chunk: Callable[[int], None] | None = None,
+        budget: Callable[[int], str | None] | None = None,
+        safe_cells: bool = True,
     ) -> None:
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
@@ -120,6 +150,9 @@ class CsvScorer(Iterator[str]):
         self.model = model
         self.chunk_rows = chunk_rows
         self.on_chunk = on_chunk
+        self.budget = budget
+        self.refusal: str | None = None  # once the budget says no, every later row says why
+        self.safe_cells = safe_cells
         self.tally = ScoringTally()
         self._feed = _LineFeed(source, self.tally.sha256)
         self._reader = csv.reader(self._feed)
@@ -153,11 +186,12 @@ class CsvScorer(Iterator[str]):
                     f"{', '.join(self.output_columns)}: rename or remove it",
                     field=output,
                 )
+        missing = [spec.name for spec in self.model.features if spec.name not in names]
+        if missing:  # every missing column at once: the user fixes the file once, not n times
+            raise InvalidInput(self._missing_message(missing, names), field=missing[0])
         positions: list[int] = []
         for spec in self.model.features:
             count = names.count(spec.name)
-            if count == 0:
-                raise InvalidInput(self._missing_message(spec.name, names), field=spec.name)
             if count > 1:
                 raise InvalidInput(
                     f"column {spec.name!r} appears {count} times in the header", field=spec.name
@@ -165,18 +199,21 @@ class CsvScorer(Iterator[str]):
             positions.append(names.index(spec.name))
         return positions
 
-    def _missing_message(self, missing: str, names: list[str]) -> str:
-        message = (
-            f"column {missing!r} is missing from the CSV header; it must name every feature: "
-            + ", ".join(spec.name for spec in self.model.features)
-        )
+    def _missing_message(self, missing: list[str], names: list[str]) -> str:
+        if len(missing) == 1:
+            absent = f"column {missing[0]!r} is"
+        else:
+            absent = f"{len(missing)} columns ({', '.join(map(repr, missing))}) are"
+        features = ", ".join(spec.name for spec in self.model.features)
+        message = f"{absent} missing from the CSV header; it must name every feature: {features}"
         if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
             message += " (this file does not look comma-separated)"
         return message
 
     # -- body ---------------------------------------------------------------------------------
     def _generate(self) -> Iterator[str]:
-        yield _csv_text([[*self.header, *self.output_columns]])
+        header = [*self.header, *self.output_columns]
+        yield _csv_text([list(map(safe_cell, header)) if self.safe_cells else header])
         while lines := self._feed.take(self.chunk_rows):
             unreadable: dict[int, str] = {}
             text = ""
@@ -188,6 +225,8 @@ class CsvScorer(Iterator[str]):
                     self._feed.put_back(lines)
                     rows, unreadable = self._read_records(len(lines))
                 if rows:
+                    if self.refusal is None and self.budget is not None:
+                        self.refusal = self.budget(len(rows))
                     text = self._score(rows, plain, unreadable)
             if rows:
                 yield text
@@ -233,32 +272,82 @@ class CsvScorer(Iterator[str]):
             rows[i] = (cells + [""] * width)[:width]  # keep the output rectangular
             if plain is not None:
                 plain[i] = ",".join(rows[i])
-        bad = ragged.copy()
-        columns_in: list[np.ndarray] = []
-        for spec, position in zip(self.model.features, self.positions, strict=True):
-            cells = [row[position] for row in rows]
-            values, column_problems = (
-                check_category(spec, cells) if spec.is_category else check_column(spec, cells)
-            )
-            columns_in.append(values)
-            for message, mask in column_problems:
-                mask &= ~ragged  # a ragged row's cells are misplaced: one message says so
-                for i in np.flatnonzero(mask).tolist():
-                    problems.setdefault(i, []).append(f"{spec.name}: {message}")
-                bad |= mask
-        columns = self._predict(Table(self.model.features, columns_in), np.flatnonzero(~bad), n)
+        if self.refusal is None:
+            columns, numbers = self._check_and_predict(rows, ragged, problems)
+        else:  # over the caller's budget: not scored, and each row says why
+            for i in range(n):
+                problems[i] = [self.refusal]
+            columns, numbers = [[""] * n for _ in self.model.output_columns], {}
         errors = [""] * n
         for i, messages in problems.items():
             errors[i] = "; ".join(messages)
         columns.append(errors)
         self.tally.rows += n
         self.tally.errors += len(problems)
+        if self.safe_cells:
+            columns = [safe_column(column) for column in columns]
+            self._make_input_safe(rows, plain, numbers)
         if plain is None:
             for row, added in zip(rows, zip(*columns, strict=True), strict=True):
                 row.extend(added)
             return _csv_text(rows)
         suffixes = map(",".join, zip(*map(_quoted, columns), strict=True))
         return "".join([f"{line},{suffix}\n" for line, suffix in zip(plain, suffixes, strict=True)])
+
+    def _check_and_predict(
+        self, rows: list[list[str]], ragged: np.ndarray, problems: dict[int, list[str]]
+    ) -> tuple[list[list[str]], dict[int, np.ndarray]]:
+        """The output columns of one chunk, and its parsed numeric features by position;
+        each cell's problem goes into ``problems`` (its row is then not predicted)."""
+        n = len(rows)
+        bad = ragged.copy()
+        columns_in: list[np.ndarray] = []
+        numbers: dict[int, np.ndarray] = {}  # column position -> parsed numeric feature
+        for spec, position in zip(self.model.features, self.positions, strict=True):
+            cells = [row[position] for row in rows]
+            values, column_problems = (
+                check_category(spec, cells) if spec.is_category else check_column(spec, cells)
+            )
+            columns_in.append(values)
+            if not spec.is_category:
+                numbers[position] = values
+            for message, mask in column_problems:
+                mask &= ~ragged  # a ragged row's cells are misplaced: one message says so
+                for i in np.flatnonzero(mask).tolist():
+                    problems.setdefault(i, []).append(f"{spec.name}: {message}")
+                bad |= mask
+        return self._predict(
+            Table(self.model.features, columns_in), np.flatnonzero(~bad), n
+        ), numbers
+
+    def _make_input_safe(
+        self, rows: list[list[str]], plain: list[str] | None, numbers: dict[int, np.ndarray]
+    ) -> None:
+        """Prefix the formula-like input cells of ``rows`` (and their ``plain`` lines).
+
+        Cheap where it matters: a numeric feature's cells that parsed to finite numbers are
+        plain numbers already, so only its NaN/infinite cells are looked at; any other column
+        is joined and searched once, and looked at cell by cell only on a hit.
+        """
+        risky: set[int] = set()
+        for position in range(len(self.header)):
+            values = numbers.get(position)
+            if values is not None:
+                candidates = np.flatnonzero(~np.isfinite(values)).tolist()
+            else:
+                column = [row[position] for row in rows]
+                if not _FORMULA_START.search("\n" + "\n".join(column)):
+                    continue
+                candidates = [i for i, cell in enumerate(column) if cell[:1] in FORMULA_STARTS]
+                if _all_finite_numbers([column[i] for i in candidates]):
+                    continue  # e.g. a column of negative numbers
+            risky.update(
+                i for i in candidates if safe_cell(rows[i][position]) is not rows[i][position]
+            )
+        for i in risky:
+            rows[i] = list(map(safe_cell, rows[i]))
+            if plain is not None:
+                plain[i] = ",".join(rows[i])
 
     def _predict(self, table: Table, good: np.ndarray, n: int) -> list[list[str]]:
         """Formatted output columns; rows outside ``good`` get empty cells."""
@@ -416,6 +505,32 @@ def _parse_slowly(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             else:
                 empty[i] = True
     return values, empty, not_number
+
+
+def safe_cell(cell: str) -> str:
+    """``cell``, prefixed with ``'`` when a spreadsheet would run it as a formula.
+
+    A cell that reads as a finite number (Python's ``float``: ``-1.5``, ``+3``, ``-2e-4``)
+    is left alone: a spreadsheet computes a number from it and nothing else.
+    """
+    if cell[:1] in FORMULA_STARTS and not _all_finite_numbers([cell]):
+        return "'" + cell
+    return cell
+
+
+def _all_finite_numbers(cells: list[str]) -> bool:
+    """True when every cell parses as a finite number (numpy parses them in C)."""
+    try:
+        return bool(np.isfinite(np.asarray(cells, dtype=np.float64)).all())
+    except ValueError:
+        return False
+
+
+def safe_column(cells: list[str]) -> list[str]:
+    """``safe_cell`` over a column; one search of the joined text when nothing needs it."""
+    if not _FORMULA_START.search("\n" + "\n".join(cells)):
+        return cells
+    return list(map(safe_cell, cells))
 
 
 def _quoted(cells: list[str]) -> list[str]:

@@ -199,6 +199,15 @@ class TabularModel(ServedModel):
     def can_explain(self) -> bool:
         return False
 
+    def parameters_schema(self) -> dict[str, Any] | None:
+        """The options this model takes: ``explain`` only where contributions exist."""
+        schema = super().parameters_schema()
+        if schema is not None and not self.can_explain:
+            schema["properties"] = {
+                name: spec for name, spec in schema["properties"].items() if name != "explain"
+            }
+        return schema
+
     # -- shared ------------------------------------------------------------------------------
     def validate_parameters(self, parameters: Any, *, field_prefix: str = PARAMETER_PREFIX) -> Any:
         params = super().validate_parameters(parameters, field_prefix=field_prefix)
@@ -379,7 +388,11 @@ class TabularModel(ServedModel):
                 "type": "object",
                 "required": ["value", "warnings"],
                 "properties": {
-                    "value": {"type": "number"},
+                    "value": {
+                        "type": ["number", "null"],
+                        "description": "null when the model's output is not a finite number "
+                        "(inputs far outside the training range)",
+                    },
                     "warnings": warnings,
                     "contributions": contributions,
                 },

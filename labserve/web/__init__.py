@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,15 +20,37 @@ from labserve.web.metrics import init_metrics
 from labserve.web.persistence import close_database, init_database
 from labserve.web.request_context import configure_logging, init_request_ids
 from labserve.web.security import init_security_headers
+from labserve.web.sessions import init_sessions
 
 
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, minus the NaN/Infinity tokens Python would otherwise accept."""
+    """Flask's JSON, minus the NaN/Infinity tokens Python would otherwise accept or write.
+
+    A model can answer a non-finite number (a regressor fed values far outside its training
+    range); it goes out as ``null``, which JSON parsers read, never as ``NaN``.
+    """
 
     sort_keys = False  # keep the documented field order of responses
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return parse_json(s)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return super().dumps(obj, allow_nan=False, **kwargs)
+        except ValueError:
+            return super().dumps(finite_or_null(obj), allow_nan=False, **kwargs)
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_null(item) for item in value]
+    return value
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -39,8 +62,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.json = StrictJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
-    if settings.secret_key:
-        app.config["SECRET_KEY"] = settings.secret_key
     if isinstance(config, Mapping):
         app.config.update(
             {k: v for k, v in config.items() if k.lower() not in Settings.model_fields}
@@ -56,11 +77,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     init_audit_log(app, settings)
     init_auth(app)  # before the limiter: limits are counted per key
     init_limits(app, settings)
+    init_sessions(app, settings)  # its CSRF check runs after both: a 401/429 comes first
     init_security_headers(app)
 
     from labserve.web.api import api, tutorial_api
     from labserve.web.csv_routes import csv_api
+    from labserve.web.docs import docs
     from labserve.web.health import health
+    from labserve.web.login import login
     from labserve.web.openapi import openapi
     from labserve.web.ui import ui
 
@@ -70,6 +94,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi)
     app.register_blueprint(tutorial_api)
     app.register_blueprint(ui)
+    app.register_blueprint(login)
+    app.register_blueprint(docs)
 
     extension.init_app(app, settings)
     return app

@@ -19,6 +19,7 @@ from labserve.web.predicting import (
     get_model,
     predict_rows,
     requested_version,
+    whole_number,
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -84,11 +85,11 @@ def predict(name: str) -> Any:
 def list_audited_predictions() -> Any:
     """The audit log: ``?model=&since=<ISO 8601>&limit=`` (newest first, at most 1000)."""
     args = request.args
-    limit_text = args.get("limit", "100")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIST_LIMIT:
+    limit = whole_number(args.get("limit", "100"), 1, MAX_LIST_LIMIT)
+    if limit is None:
         raise InvalidInput(f"limit must be 1 to {MAX_LIST_LIMIT}", field="limit")
     since = None
-    if args.get("since"):
+    if "since" in args:  # empty is an error too, not "no filter": the schema says a date
         try:
             since = datetime.fromisoformat(args["since"])
         except ValueError:
@@ -100,7 +101,7 @@ def list_audited_predictions() -> Any:
     if audit_log is not None:  # an app that ships its own records lists them at once
         audit_log.ship_now()
     records = list_predictions(
-        database.engine, model=args.get("model") or None, since=since, limit=int(limit_text)
+        database.engine, model=args.get("model") or None, since=since, limit=limit
     )
     return jsonify({"predictions": records})
 

@@ -24,6 +24,8 @@ from labserve.models.errors import InvalidInput
 from labserve.web.audit_log import get_audit_log
 from labserve.web.auth import caller_name
 from labserve.web.errors import ApiError
+from labserve.web.extension import get_settings
+from labserve.web.limits import scored_rows_budget
 from labserve.web.metrics import BATCH_ROWS, PREDICTIONS
 from labserve.web.predicting import get_model, requested_version
 from labserve.web.request_context import current_request_id
@@ -36,17 +38,21 @@ CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-ex
 
 
 def uploaded_lines() -> io.TextIOWrapper:
-    """Text lines of the CSV: a raw CSV body, or the ``file`` field of a multipart upload."""
+    """Text lines of the CSV: a raw CSV body, or the ``file`` field of a multipart upload
+    (a file, or text sent as a plain field as ``curl -F 'file=<cases.csv'`` does)."""
     stream: IO[bytes]
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
-        if upload is None or not upload.filename:
+        if upload is not None and upload.filename:
+            # werkzeug closes uploaded files when the request ends, before a streamed response
+            # is generated; a temporary file of our own lives as long as the response needs it
+            stream = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the streamed response
+            shutil.copyfileobj(upload.stream, stream, 1 << 20)
+            stream.seek(0)
+        elif "file" in request.form:
+            stream = io.BytesIO(request.form["file"].encode("utf-8"))
+        else:
             raise InvalidInput("choose a CSV file to upload", field="file")
-        # werkzeug closes uploaded files when the request ends, before a streamed response
-        # is generated; a temporary file of our own lives as long as the response needs it
-        stream = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the streamed response
-        shutil.copyfileobj(upload.stream, stream, 1 << 20)
-        stream.seek(0)
     elif request.mimetype in CSV_TYPES:
         stream = request.stream
     else:
@@ -76,7 +82,11 @@ def scored_csv_response(model: ServedModel, lines: io.TextIOWrapper) -> Response
         started = time.perf_counter()
         delivered = [0]
         scorer = CsvScorer(
-            model, lines, on_chunk=lambda rows: delivered.__setitem__(0, delivered[0] + rows)
+            model,
+            lines,
+            safe_cells=get_settings().csv_safe_cells,
+            on_chunk=lambda rows: delivered.__setitem__(0, delivered[0] + rows),
+            budget=scored_rows_budget,  # the caller's row budget, chunk by chunk
         )
     except Exception:
         lines.close()

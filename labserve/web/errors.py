@@ -40,8 +40,8 @@ class ApiError(Exception):
 
 def wants_json() -> bool:
     """API paths (and clients that only accept JSON) get JSON errors; people get pages."""
-    if request.path == "/api" or request.path.startswith("/api/"):
-        return True
+    if request.path in ("/api", "/metrics") or request.path.startswith("/api/"):
+        return True  # programs: the API and the Prometheus scrape
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and not request.accept_mimetypes.accept_html
 

@@ -18,6 +18,7 @@ from labserve.models.errors import InvalidInput
 from labserve.web.audit_log import get_audit_log
 from labserve.web.auth import caller_name
 from labserve.web.extension import get_registry, get_settings
+from labserve.web.limits import charge_rows  # issue 13: rows count against the row budget
 from labserve.web.metrics import record_predictions
 from labserve.web.request_context import current_request_id
 
@@ -29,14 +30,35 @@ class PredictionResult:
     predictions: list[Prediction]
 
 
+#: The largest version number a request may name (the API documentation says so).
+MAX_VERSION = 999_999_999
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high``, else None.
+
+    ASCII digits only: ``"²".isdigit()`` is true but ``int("²")`` fails, and a number of
+    thousands of digits is refused before ``int`` would raise on it.
+    """
+    digits = text.lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit()) or len(digits) > len(str(high)):
+        return None
+    value = int(digits)
+    return value if low <= value <= high else None
+
+
 def requested_version() -> str | None:
     """``?version=N`` pins a stored version; without it the promoted version answers."""
     version = request.args.get("version")
     if version is None:
         return None
-    if not version.isdigit() or int(version) < 1:
-        raise InvalidInput("version must be a whole number of a stored version", field="version")
-    return str(int(version))
+    number = whole_number(version, 1, MAX_VERSION)
+    if number is None:
+        raise InvalidInput(
+            f"version must be a whole number from 1 to {MAX_VERSION} (a stored version)",
+            field="version",
+        )
+    return str(number)
 
 
 def get_model(name: str, version: str | None = None) -> ServedModel:
@@ -66,6 +88,7 @@ def predict_rows(
     parameter_prefix: str = PARAMETER_PREFIX,
 ) -> PredictionResult:
     """Validate and predict ``rows`` with ``model``; count and audit the result."""
+    charge_rows(len(rows))  # issue 13: 429 when the caller's row budget cannot hold them
     started = time.perf_counter()
     valid = model.validate(rows, row_prefix=row_prefix)
     params = model.validate_parameters(parameters, field_prefix=parameter_prefix)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, send_file, url_for
 
 from labserve.models.base import ServedModel
 from labserve.models.errors import InvalidInput, ModelNotFound, ModelNotReady
 from labserve.models.features import form_errors
 from labserve.models.tabular import TabularModel
-from labserve.web.extension import get_registry
+from labserve.web.batch_page import UploadView, scored_files, upload_view
+from labserve.web.error_summary import FormField, summary_problems
+from labserve.web.errors import error_response
+from labserve.web.extension import get_registry, get_settings
 from labserve.web.model_card import card_view
 from labserve.web.predicting import predict_rows, requested_version
 
@@ -28,6 +31,9 @@ TEXT_FIELD = "paragraphs"
 TRACE_PARAMETER = "return_sources"
 TUTORIAL_PAGES = {"paragraphs": "summarizer"}
 TUTORIAL_DEFAULT = "diagnosis"
+#: labserve.js sends this header (value ``BATCH_FRAGMENT``) to get the upload section alone.
+FRAGMENT_HEADER = "X-Labserve-Fragment"
+BATCH_FRAGMENT = "batch"
 
 
 @ui.get("/")
@@ -45,20 +51,45 @@ def model_form(name: str) -> Any:
     return render_model_page(name, form=request.form.to_dict(), submitted=True)
 
 
-@ui.post("/models/<name>/score.csv")
+@ui.post("/models/<name>/batch")
 def score_upload(name: str) -> Any:
-    """The page's upload form: the scored file comes back as a download."""
-    from labserve.web.csv_routes import scored_csv_response, uploaded_lines
+    """The page's upload form: the page shows a summary and links to the scored file.
 
+    labserve.js posts the form with ``fetch`` and asks for the upload section alone
+    (``FRAGMENT_HEADER``), so the page keeps the chosen file; without JavaScript the whole
+    page comes back with the same section.
+    """
     model = page_model(name)
     if isinstance(model, tuple):
         return model
-    try:
-        return scored_csv_response(model, uploaded_lines())
-    except InvalidInput as exc:
-        if not isinstance(model, TabularModel):
-            raise
-        return tabular_page(model, {}, submitted=False, upload_error=exc.message)
+    if not isinstance(model, TabularModel):
+        abort(404)
+    upload = upload_view(model)
+    status = 422 if upload.problems else 200
+    if request.headers.get(FRAGMENT_HEADER) == BATCH_FRAGMENT:
+        context = {**page_context(model), "upload": upload}
+        return render_template("_batch.html", **context), status
+    return tabular_page(model, {}, submitted=False, upload=upload)
+
+
+@ui.get("/models/<name>/scored/<token>/<download_name>")
+def scored_file(name: str, token: str, download_name: str) -> Any:
+    """A kept scored file, by its token (the name at the end only names the download)."""
+    if name not in get_registry():
+        abort(404)
+    store = scored_files()
+    path = store.find(token)
+    if path is None:
+        minutes = round(store.keep_seconds / 60)
+        return error_response(
+            410,
+            "gone",
+            f"This scored file is no longer kept (scored files are kept for {minutes} "
+            "minutes): upload the file again on the model's page.",
+        )
+    response = send_file(path, mimetype="text/csv", as_attachment=True, download_name=download_name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @ui.post("/prediction")
@@ -104,7 +135,11 @@ def page_context(model: ServedModel) -> dict[str, Any]:
         "model": model,
         "card": card_view(model, registry.store),
         "form_action": url_for("ui.model_form", name=model.name, version=pinned),
-        "upload_action": url_for("ui.score_upload", name=model.name, version=pinned),
+        "upload_action": url_for(
+            "ui.score_upload", name=model.name, version=pinned, _anchor="batch"
+        ),
+        "max_upload_bytes": get_settings().max_content_length,
+        "upload": UploadView(),
     }
 
 
@@ -112,7 +147,7 @@ def tabular_page(
     model: TabularModel,
     form: dict[str, str],
     submitted: bool,
-    upload_error: str | None = None,
+    upload: UploadView | None = None,
 ) -> Any:
     values = {spec.name: form.get(spec.name, "").strip() for spec in model.features}
     errors: dict[str, str] = {}
@@ -129,15 +164,22 @@ def tabular_page(
                 model, [row.model_dump(by_alias=True)], parameters, row_prefix=""
             ).predictions[0]
             result = result_view(model, prediction)
-    status = 422 if errors or upload_error else 200
+    fields = [
+        FormField(spec.name, f"f{index}", spec.title) for index, spec in enumerate(model.features)
+    ]
+    context = page_context(model)
+    if upload is not None:
+        context["upload"] = upload
+    status = 422 if errors or context["upload"].problems else 200
     return (
         render_template(
             "tabular.html",
-            **page_context(model),
+            **context,
             values=values,
             errors=errors,
+            problems=summary_problems(errors, fields),
             result=result,
-            upload_error=upload_error,
+            submitted=submitted,
         ),
         status,
     )
@@ -203,6 +245,9 @@ def text_page(model: ServedModel, form: dict[str, str], submitted: bool) -> Any:
             except InvalidInput as exc:
                 field = TEXT_FIELD if exc.field == "text" else exc.field or "__all__"
                 errors[field] = exc.message.removeprefix(f"{exc.field}: ")
+    fields = [FormField(TEXT_FIELD, TEXT_FIELD, "Text")] + [
+        FormField(name, name, spec.get("title") or name) for name, spec in parameters.items()
+    ]
     return (
         render_template(
             "text.html",
@@ -210,7 +255,9 @@ def text_page(model: ServedModel, form: dict[str, str], submitted: bool) -> Any:
             parameters=parameters,
             values=values,
             errors=errors,
+            problems=summary_problems(errors, fields),
             result=result,
+            submitted=submitted,
             text_field=TEXT_FIELD,
         ),
         422 if errors else 200,

@@ -55,7 +55,7 @@ def record(i: int, model: str = "diagnosis", **changes: object) -> AuditRecord:
 def test_migrations_create_the_schema_and_are_idempotent(database_url: str) -> None:
     upgrade_database(database_url)
     upgrade_database(database_url)
-    assert current_revision(database_url) == "0002"
+    assert current_revision(database_url) == "0003"  # head (0003: key scopes)
     engine = make_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()

@@ -312,10 +312,19 @@ class Stack:
             wait_for("stack removed", gone, deadline_s=90)
         finally:
             volumes = docker("volume", "ls", "--quiet", "--filter", label, check=False).split()
-            for volume in volumes:
+            # the per-slot journal volumes are named after the service, not labelled
+            journal_filter = f"name={self.name}_labserve-journal-"
+            journals = docker("volume", "ls", "--quiet", "--filter", journal_filter, check=False)
+            for volume in sorted(set(volumes + journals.split())):
                 docker("volume", "rm", "--force", volume, check=False)
             for secret in self.secrets_created:
                 docker("secret", "rm", secret, check=False)
+
+    def discard(self) -> None:
+        """Remove the stack and the rendered stack file (at the very end)."""
+        try:
+            self.remove()
+        finally:
             shutil.rmtree(self.file.parent, ignore_errors=True)
 
 
@@ -333,6 +342,7 @@ def deploy_stack(stack: Stack, password: str | None = None) -> None:
     url = f"postgresql+psycopg://labserve:{password}@postgres:5432/labserve"
     stack.create_secret(stack.env["DATABASE_URL_SECRET"], url)
     stack.create_secret(stack.env["POSTGRES_PASSWORD_SECRET"], password)
+    stack.create_secret(stack.env["SECRET_KEY_SECRET"], secrets.token_urlsafe(48))
     saved = dict(os.environ)
     os.environ.update(stack.env)
     try:

@@ -143,6 +143,7 @@ def scenario(images: float, swarm: None) -> Iterator[Run]:
             "LABSERVE_RATE_LIMIT": f"{RATE_LIMIT}/minute",
             "DATABASE_URL_SECRET": f"{STACK}_database_url",
             "POSTGRES_PASSWORD_SECRET": f"{STACK}_postgres_password",
+            "SECRET_KEY_SECRET": f"{STACK}_secret_key",
         },
         mesh,
     )
@@ -151,7 +152,7 @@ def scenario(images: float, swarm: None) -> Iterator[Run]:
         play(stack, run)
         yield run
     finally:
-        stack.remove()
+        stack.discard()
         summarize(run)
 
 

@@ -98,3 +98,97 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert errors == [], f"the page logged errors: {errors}"
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Any]:
+    """Open pages with context options of their own (a phone's viewport, no JavaScript);
+    like ``page``, each fails the test if it logs an unexpected error."""
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def open_page(**options: Any) -> Any:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if is_unexpected(msg) else None)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == [], f"the page logged errors: {errors}"
+
+
+@pytest.fixture(scope="session")
+def lab_live_server(
+    trained_instance: Path, lab_models: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A live labserve with an instance of its own (uploads keep scored files in it): the
+    built-in models plus the lab's wine classifier and diabetes regressor."""
+    from labserve.models.store import ModelStore
+
+    instance = tmp_path_factory.mktemp("lab-live")
+    shutil.copytree(trained_instance / "models", instance / "models")
+    store = ModelStore(instance / "models")
+    for name in ("wine", "diabetes"):
+        store.add(name, lab_models[name].folder)
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(instance),
+            "LOAD_MODELS": "background",
+            "DATABASE_URL": f"sqlite:///{instance / 'labserve.db'}",
+        }
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    wait_until_ready(url)
+    yield url
+    server.shutdown()
+    thread.join(5)
+    close_app(app)
+
+
+# axe-core, from npm (scripts/install-test-services puts it here)
+AXE_SOURCE = Path(__file__).resolve().parents[2] / ".cache/axe/node_modules/axe-core/axe.min.js"
+#: Impacts that fail a page; "moderate" and "minor" ones are reported, not failed.
+FAILING_IMPACTS = ("serious", "critical")
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE_SOURCE.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{AXE_SOURCE} is missing; scripts/install-test-services installs it")
+        pytest.skip("axe-core not installed (run: bash scripts/install-test-services)")
+    return AXE_SOURCE.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Any, source: str) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now.
+
+    ``page.evaluate`` runs the source through the DevTools protocol, which the page's
+    Content-Security-Policy does not govern, so the policy stays as strict as served.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(source)
+    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    violations: list[dict[str, Any]] = result["violations"]
+    return violations
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{v['impact']}: {v['id']} ({v['help']}) at "
+        + ", ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in violations
+    )
+
+
+def assert_accessible(page: Any, source: str) -> None:
+    """No serious or critical axe violation on the page as it is now."""
+    failing = [v for v in axe_violations(page, source) if v["impact"] in FAILING_IMPACTS]
+    assert not failing, f"{page.url}:\n{describe_violations(failing)}"

@@ -45,7 +45,7 @@ def test_upgrade_keeps_existing_rows_and_adds_a_unique_record_id(database_url: s
             [old_row("old-1"), old_row("old-2")],
         )
     upgrade_database(database_url)
-    assert current_revision(database_url) == "0002"
+    assert current_revision(database_url) == "0003"  # head (0003: key scopes)
     indexes = {i["name"]: i for i in inspect(engine).get_indexes("predictions")}
     assert indexes["uq_predictions_record_id"]["unique"]
     assert [(r["request_id"], r["record_id"]) for r in list_predictions(engine)] == [
@@ -86,4 +86,4 @@ def test_downgrade_and_upgrade_again(database_url: str) -> None:
     assert "record_id" not in {c["name"] for c in inspect(engine).get_columns("predictions")}
     engine.dispose()
     upgrade_database(database_url)
-    assert current_revision(database_url) == "0002"
+    assert current_revision(database_url) == "0003"  # head (0003: key scopes)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labserve.models.csv_scoring import CsvScorer, score_csv, supports_csv
+from labserve.models.csv_scoring import CsvScorer, safe_cell, score_csv, supports_csv
 from labserve.models.diagnosis import FEATURE_NAMES
 from labserve.models.diagnosis.training import load_training_data
 from labserve.models.errors import InvalidInput
@@ -204,7 +204,7 @@ def test_a_bad_cell_fails_its_row_only(
     scorer = score_csv(model, text)
     out = records("".join(scorer))
     assert [r["error"] for r in out] == ["", message, ""]
-    assert out[1][column] == cell
+    assert out[1][column] == safe_cell(cell)  # as sent, unless a spreadsheet would run it
     assert (out[1]["label"], out[1]["probability_Malignant"]) == ("", "")
     assert out[0]["label"] == out[2]["label"] == "Malignant"
     assert (scorer.tally.rows, scorer.tally.errors, scorer.tally.labels) == (3, 1, {"Malignant": 2})

@@ -302,10 +302,26 @@ def test_a_served_forest_explains_each_prediction(lab_models: dict[str, LabModel
         assert explained["class"] == prediction["label"]
         total = explained["baseline"] + sum(explained["values"].values())
         assert total == pytest.approx(prediction["probabilities"][prediction["label"]], abs=2e-5)
+    assert "explain" in model.parameters_schema()["properties"]
     ridge = serve_folder(lab_models["diabetes"].folder, name="ridge")
     with pytest.raises(InvalidInput, match="cannot explain") as refused:
         ridge.validate_parameters({"explain": True})
     assert refused.value.field == "parameters.explain"
+    assert "explain" not in ridge.parameters_schema()["properties"]  # not offered either
+
+
+def test_inputs_beyond_float32_are_explained_as_the_forest_decides_them(
+    lab_models: dict[str, LabModel],
+) -> None:
+    """Scaled values past float32's range become ±inf for the trees: paths still exist."""
+    wine = lab_models["wine"]
+    model = serve_folder(wine.folder, name="wine")
+    row = {name: value * 1e300 for name, value in rows_of(wine.X, 1)[0].items()}
+    params = model.validate_parameters({"explain": True})
+    (prediction,) = model.predict_valid(model.validate([row]), params)
+    explained = prediction["contributions"]
+    total = explained["baseline"] + sum(explained["values"].values())
+    assert total == pytest.approx(prediction["probabilities"][prediction["label"]], abs=2e-5)
 
 
 def test_one_row_at_a_time_and_whole_batches_agree_exactly(lab_models: dict[str, LabModel]) -> None:

@@ -1,4 +1,4 @@
-"""CSV through the API, the page's upload form, and the command line."""
+"""CSV through the API and the command line (the page's upload form: test_batch_page.py)."""
 
 from __future__ import annotations
 
@@ -80,33 +80,6 @@ def test_csv_scoring_is_audited_once_per_file(client: FlaskClient) -> None:
     assert record["outputs"]["row_errors"] == 1
     assert sum(record["outputs"]["labels"].values()) == 19
     assert len(record["inputs"]["csv_sha256"]) == 64
-
-
-def test_upload_form_on_the_page_returns_a_download(client: FlaskClient) -> None:
-    page = client.get("/models/diagnosis").get_data(as_text=True)
-    assert 'enctype="multipart/form-data"' in page
-    response = client.post(
-        "/models/diagnosis/score.csv",
-        data={"file": (io.BytesIO(bundled_csv(5).encode()), "cases.csv")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 200
-    assert "attachment" in response.headers["Content-Disposition"]
-    assert len(parse(response.get_data(as_text=True))) == 5
-
-
-def test_upload_form_errors_are_shown_on_the_page(client: FlaskClient) -> None:
-    response = client.post(
-        "/models/diagnosis/score.csv",
-        data={"file": (io.BytesIO(b"colour\nred\n"), "wrong.csv")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 422
-    assert response.mimetype == "text/html"
-    assert "column &#39;radius_mean&#39; is missing" in response.get_data(as_text=True)
-    empty = client.post("/models/diagnosis/score.csv", data={}, content_type="multipart/form-data")
-    assert empty.status_code == 422
-    assert "choose a CSV file" in empty.get_data(as_text=True)
 
 
 def test_cli_predict_writes_the_scored_file(tmp_path: Path, trained_instance: Path) -> None:

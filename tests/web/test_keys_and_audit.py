@@ -10,13 +10,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from labserve.db import create_key, revoke_key
-from labserve.web import create_app
+from labserve.web import close_app, create_app
 from labserve.web.persistence import get_database
 
 
-def issue_key(app: Flask, name: str) -> str:
+def issue_key(app: Flask, name: str, scopes: str = "predict") -> str:
     with app.app_context():
-        return create_key(get_database().engine, name)
+        return create_key(get_database().engine, name, scopes)
 
 
 @pytest.fixture
@@ -28,6 +28,7 @@ def test_keys_required_then_rate_limited_then_audited(secured_app: Flask, benign
     """The issue's scenario: 401 without a key, 200 with one, 429 on a burst, all audited."""
     client = secured_app.test_client()
     key = issue_key(secured_app, "robot")
+    auditor = issue_key(secured_app, "auditor", "audit:read")  # a budget of its own
     missing = client.post("/api/diagnosis", json=benign_row)
     assert missing.status_code == 401
     assert missing.get_json()["error"] == "unauthorized"
@@ -47,7 +48,7 @@ def test_keys_required_then_rate_limited_then_audited(secured_app: Flask, benign
     assert limited.status_code == 429
     assert limited.is_json
     assert int(limited.headers["Retry-After"]) > 0
-    audit = client.get("/api/v1/predictions", headers={"X-API-Key": key})
+    audit = client.get("/api/v1/predictions", headers={"X-API-Key": auditor})
     assert audit.status_code == 200
     records = audit.get_json()["predictions"]
     assert len(records) == 5
@@ -96,9 +97,11 @@ def test_every_api_route_needs_a_key_when_required(secured_app: Flask) -> None:
         response = client.get(url)
         assert response.status_code == 401, url
         assert response.is_json
-    # health, readiness, metrics and pages stay open
-    for url in ("/healthz", "/readyz", "/metrics", "/"):
+    # health and readiness stay open; pages ask people to sign in; metrics need a key
+    for url in ("/healthz", "/readyz"):
         assert client.get(url).status_code == 200, url
+    assert client.get("/").status_code == 303
+    assert client.get("/metrics").status_code == 401
 
 
 def test_optional_keys_still_reject_a_wrong_key(client: FlaskClient, benign_row: dict) -> None:
@@ -109,7 +112,7 @@ def test_optional_keys_still_reject_a_wrong_key(client: FlaskClient, benign_row:
 
 def test_audit_needs_a_key_once_keys_exist(app: Flask, client: FlaskClient) -> None:
     assert client.get("/api/v1/predictions").status_code == 200
-    key = issue_key(app, "auditor")
+    key = issue_key(app, "auditor", "audit:read")
     assert client.get("/api/v1/predictions").status_code == 401
     assert (
         client.get("/api/v1/predictions", headers={"Authorization": f"Bearer {key}"}).status_code
@@ -121,7 +124,7 @@ def test_audit_holds_exactly_the_predictions_made(
     app: Flask, client: FlaskClient, malignant_row: dict, benign_row: dict
 ) -> None:
     """API, tutorial routes and UI forms are all recorded, with caller and request id."""
-    key = issue_key(app, "lims")
+    key = issue_key(app, "lims", "predict,audit:read")
     made = [
         client.post("/api/diagnosis", json=malignant_row, headers={"X-API-Key": key}),
         client.post(
@@ -181,10 +184,14 @@ def test_audit_query_validation(client: FlaskClient, query: str, field: str) -> 
 def test_audit_on_postgresql_and_sqlite(
     app_config: dict[str, Any], database_url: str, benign_row: dict
 ) -> None:
-    client = create_app({**app_config, "DATABASE_URL": database_url}).test_client()
-    for _ in range(3):
-        assert client.post("/api/diagnosis", json=benign_row).status_code == 200
-    assert len(client.get("/api/v1/predictions").get_json()["predictions"]) == 3
+    app = create_app({**app_config, "DATABASE_URL": database_url})
+    try:
+        client = app.test_client()
+        for _ in range(3):
+            assert client.post("/api/diagnosis", json=benign_row).status_code == 200
+        assert len(client.get("/api/v1/predictions").get_json()["predictions"]) == 3
+    finally:
+        close_app(app)  # before the database is dropped under its pooled connections
 
 
 def test_keys_survive_an_app_restart(

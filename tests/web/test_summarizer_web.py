@@ -74,7 +74,7 @@ def test_strip_digits_is_an_option(client: FlaskClient) -> None:
         ({"text": ABSTRACT, "maxlen": 0}, "maxlen"),
         ({"text": ABSTRACT, "maxlen": -5}, "maxlen"),
         ({"text": ABSTRACT, "maxlen": 100_000}, "maxlen"),
-        ({"text": ABSTRACT, "maxlen": 20, "minlen": 40}, "minlen"),
+        ({"text": " \n\t\u200b", "maxlen": 20}, "text"),
         ({"text": ABSTRACT, "minlen": None}, "minlen"),
         ({"text": ABSTRACT, "temperature": 0.7}, "temperature"),
     ],
@@ -92,7 +92,7 @@ def test_tutorial_route_bad_input_names_the_field(
 def test_v1_bad_parameters_are_named_under_parameters(client: FlaskClient) -> None:
     response = client.post(
         "/api/v1/models/summarizer/predict",
-        json={"inputs": [{"text": ABSTRACT}], "parameters": {"maxlen": 10, "minlen": 20}},
+        json={"inputs": [{"text": ABSTRACT}], "parameters": {"maxlen": 10, "minlen": -1}},
     )
     assert response.status_code == 422
     assert response.get_json()["field"] == "parameters.minlen"
@@ -119,7 +119,7 @@ def test_tutorial_form_renders_the_summary_and_keeps_the_text(client: FlaskClien
     [
         ({"paragraphs": "", "maxlen": "40"}, "paragraphs", "must not be empty"),
         ({"paragraphs": ABSTRACT, "maxlen": "forty"}, "maxlen", "whole number"),
-        ({"paragraphs": ABSTRACT, "maxlen": "10", "minlen": "20"}, "minlen", "at most"),
+        ({"paragraphs": ABSTRACT, "maxlen": "10", "minlen": "0"}, "minlen", "at least 1"),
         ({"paragraphs": ABSTRACT, "maxlen": "0"}, "maxlen", "must be at least 1"),
     ],
 )
@@ -169,3 +169,11 @@ def test_sources_on_request_index_the_input(client: FlaskClient) -> None:
         assert ABSTRACT[source["start"] : source["end"]] == source["text"]
     tutorial = client.post("/api/prediction", json={"text": ABSTRACT, "maxlen": 30}).get_json()
     assert list(tutorial[0]) == ["summary_text"]
+
+
+def test_minlen_above_maxlen_counts_as_maxlen(client: FlaskClient) -> None:
+    """A cross-field refusal no JSON Schema can state; the documented contract caps it."""
+    capped = client.post("/api/prediction", json={"text": ABSTRACT, "maxlen": 12, "minlen": 40})
+    same = client.post("/api/prediction", json={"text": ABSTRACT, "maxlen": 12, "minlen": 12})
+    assert capped.status_code == 200
+    assert capped.get_json() == same.get_json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from flask.testing import FlaskClient
@@ -150,3 +151,72 @@ def test_the_card_shows_calibration_and_the_chosen_threshold(client: FlaskClient
     assert "observed rate" in page
     assert re.search(r"Sensitivity at threshold 0\.\d+", page)
     assert "the highest threshold with sensitivity &gt;= 0.95" in page
+
+
+def test_an_invalid_form_lists_every_problem_at_its_top(
+    client: FlaskClient, benign_row: dict
+) -> None:
+    form = {**as_form(benign_row), "texture_mean": "twelve", "symmetry_se": ""}
+    page = client.post("/models/diagnosis", data=form).get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary" id="form-error-summary"(.*?)</ul>', page, re.S)
+    assert summary
+    assert 'tabindex="-1" data-error-summary' in summary[1]  # labserve.js focuses it
+    assert re.findall(r'<li><a href="(#f\d)">([^<]*)</a></li>', summary[1]) == [
+        ("#f1", "Mean texture: must be a number"),
+        ("#f5", "Symmetry (standard error): must be a number"),
+    ]
+    assert page.index("form-error-summary") < page.index('id="f0"')  # above the fields
+    assert "data-fresh-result" not in page
+
+
+def test_a_valid_form_marks_its_result_fresh(client: FlaskClient, benign_row: dict) -> None:
+    assert "data-fresh-result" not in client.get("/models/diagnosis").get_data(as_text=True)
+    page = client.post("/models/diagnosis", data=as_form(benign_row)).get_data(as_text=True)
+    assert re.search(r'<section class="result-panel"[^>]*tabindex="-1" data-fresh-result>', page)
+    assert "error-summary" not in re.sub(r"<template .*?</template>", "", page, flags=re.S)
+
+
+def test_the_text_page_lists_its_problems_at_its_top(client: FlaskClient) -> None:
+    page = client.post(
+        "/models/summarizer", data={"paragraphs": "Some text.", "maxlen": "many"}
+    ).get_data(as_text=True)
+    summary = re.search(r'id="form-error-summary"(.*?)</ul>', page, re.S)
+    assert summary
+    assert re.findall(r'<a href="(#\w+)">', summary[1]) == ["#maxlen"]
+
+
+class LabelledControls(HTMLParser):
+    """The ids of form controls, and of the controls labels point at (or wrap)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[str] = []
+        self.labelled: set[str] = set()
+        self.open_label = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "label":
+            self.open_label = True
+            if attributes.get("for"):
+                self.labelled.add(str(attributes["for"]))
+        elif tag in ("input", "select", "textarea"):
+            if attributes.get("type") in ("hidden", "submit"):
+                return
+            self.controls.append(str(attributes.get("id")))
+            if self.open_label or attributes.get("aria-label"):
+                self.labelled.add(str(attributes.get("id")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.open_label = False
+
+
+@pytest.mark.parametrize("path", ["/models/diagnosis", "/models/summarizer"])
+def test_every_form_control_is_labelled(client: FlaskClient, path: str) -> None:
+    parser = LabelledControls()
+    parser.feed(client.get(path).get_data(as_text=True))
+    assert parser.controls
+    assert set(parser.controls) <= parser.labelled
+    if path == "/models/diagnosis":
+        assert "csv-file" in parser.controls

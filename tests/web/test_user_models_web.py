@@ -34,6 +34,7 @@ def lab_app(
             "LOAD_MODELS": "sync",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
             "MODEL_POLL_SECONDS": 0,
+            "WTF_CSRF_ENABLED": False,  # the test client posts forms without the token
         }
     )
     yield app

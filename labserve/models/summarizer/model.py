@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -47,16 +47,33 @@ BACKENDS: tuple[str, ...] = ("extractive", "transformers")
 EXTRACTIVE_VERSION = "extractive-1.0"
 
 
+#: What ``clean_text`` keeps, as a JSON Schema pattern: a text must hold one such character.
+#: Not whitespace (``\s`` means the same here in Python and ECMA-262 regexes once controls are
+#: excluded), not a control character, not one of the invisible characters cleaning removes.
+VISIBLE_TEXT_PATTERN = "[^\\s\\x00-\\x1f\\x7f-\\x9f\\u00ad\\u200b\\u2060\\ufeff]"
+#: The example the API documentation offers (and the contract test sends).
+EXAMPLE_TEXT = (
+    "Cisplatin resistance limits the treatment of ovarian cancer. We measured p53 expression "
+    "in 120 tumour samples before and after 3.5 mg/mL cisplatin. Expression rose by 35% in "
+    "resistant tumours and did not change in sensitive ones. The effect was strongest in "
+    "BRCA1 carriers. p53 expression may therefore mark resistance before treatment starts."
+)
+
+
 class SummaryInput(BaseModel):
     """One text to summarise."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [{"text": EXAMPLE_TEXT}]}
+    )
 
     text: str = Field(
         min_length=1,
         max_length=MAX_TEXT_CHARS,
         title="Text",
-        description="The text to summarise (plain text; blank lines separate paragraphs).",
+        description="The text to summarise (plain text; blank lines separate paragraphs). It "
+        "must hold a visible character, not only whitespace or control characters.",
+        json_schema_extra={"pattern": VISIBLE_TEXT_PATTERN},
     )
 
     @field_validator("text")
@@ -67,29 +84,42 @@ class SummaryInput(BaseModel):
         return value
 
 
+def _whole_float_as_int(value: Any) -> Any:
+    """JSON Schema counts ``60.0`` as an integer, so it is taken as 60 (never 60.5 or true)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+#: A whole number in strict mode that also takes a JSON number written as ``60.0``.
+WholeNumber = Annotated[int, BeforeValidator(_whole_float_as_int)]
+
+
 class SummaryParameters(BaseModel):
     """Request-level summary settings.
 
-    Lengths are words for the extractive backend and model tokens for transformers. When
-    ``minlen`` is omitted it is 30, or ``maxlen`` if that is smaller, so asking only for a
-    short summary (``maxlen=10``) is not an error.
+    Lengths are words for the extractive backend and model tokens for transformers. A
+    ``minlen`` above ``maxlen`` (given, or the default 30 with a short ``maxlen``) counts as
+    ``maxlen``.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    maxlen: int = Field(
+    maxlen: WholeNumber = Field(
         title="Maximum length",
         default=DEFAULT_MAXLEN,
         ge=1,
         le=MAX_SUMMARY_LENGTH,
         description="Longest summary (words for extractive, tokens for transformers).",
     )
-    minlen: int = Field(
+    minlen: WholeNumber = Field(
         title="Minimum length",
         default=DEFAULT_MINLEN,
         ge=1,
         le=MAX_SUMMARY_LENGTH,
-        description="Shortest summary, when the text is long enough; at most maxlen.",
+        validate_default=True,  # the default 30 is capped by a smaller maxlen too
+        description="Shortest summary, when the text is long enough; above maxlen it counts "
+        "as maxlen.",
     )
     strip_digits: bool = Field(
         title="Strip digits",
@@ -104,26 +134,13 @@ class SummaryParameters(BaseModel):
         ),
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _default_minlen_fits_maxlen(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and "minlen" not in data:
-            maxlen = data.get("maxlen")
-            if type(maxlen) is int and 1 <= maxlen < DEFAULT_MINLEN:
-                return {**data, "minlen": maxlen}
-        return data
-
+    # Capped rather than refused: a refusal would make a request's validity depend on two
+    # fields at once, which the JSON Schema published to API clients cannot state.
     @field_validator("minlen")
     @classmethod
     def _minlen_within_maxlen(cls, value: int, info: ValidationInfo) -> int:
         maxlen = info.data.get("maxlen")  # absent when maxlen itself was invalid
-        if maxlen is not None and value > maxlen:
-            raise PydanticCustomError(
-                "minlen_above_maxlen",
-                "must be at most maxlen ({maxlen})",
-                {"maxlen": maxlen},
-            )
-        return value
+        return value if maxlen is None else min(value, maxlen)
 
 
 class SummarizerModel(ServedModel):
@@ -171,6 +188,7 @@ class SummarizerModel(ServedModel):
         if backend == "extractive" and model_id is not None:
             raise ValueError("model_id applies only to the transformers backend")
         self.backend = backend
+        self.max_request_chars = settings.summarizer_max_request_chars
         self.model_id = (model_id or DEFAULT_MODEL_ID) if backend == "transformers" else None
         self._transformers: TransformersSummarizer | None = None
         if backend == "extractive":
@@ -203,20 +221,35 @@ class SummarizerModel(ServedModel):
     ) -> list[SummaryInput]:
         """Check every row is ``{"text": <non-blank string>}``; the first bad one raises.
 
+        The texts of one request together may hold at most ``max_request_chars`` characters
+        (``LABSERVE_SUMMARIZER_MAX_REQUEST_CHARS``): the summarizer's cost is linear in them,
+        so this bounds the time one request can hold a worker thread.
+
         Args:
             rows: Decoded JSON values, one per text.
             row_prefix: Formatted with the row index to name the field (``""`` for a single
                 object route).
 
         Raises:
-            InvalidInput: Naming the field, e.g. ``inputs[2].text``.
+            InvalidInput: Naming the field, e.g. ``inputs[2].text``; ``inputs`` (``text`` on a
+                single object route) when the texts together are over the budget.
         """
         valid: list[SummaryInput] = []
+        total = 0
         for index, row in enumerate(rows):
             try:
                 valid.append(SummaryInput.model_validate(row, strict=True))
             except ValidationError as exc:
                 raise _invalid_input(exc, row_prefix.format(index=index)) from None
+            total += len(valid[-1].text)
+            if total > self.max_request_chars:
+                field = row_prefix.split("[", 1)[0] if "[" in row_prefix else "text"
+                raise InvalidInput(
+                    f"{field}: the texts of one request may hold {self.max_request_chars:,} "
+                    f"characters together; these reach {total:,} by text {index + 1} of "
+                    f"{len(rows)} (send them in smaller requests)",
+                    field=field,
+                )
         return valid
 
     def validate_parameters(
@@ -307,6 +340,39 @@ class SummarizerModel(ServedModel):
         return summaries
 
     # -- description --------------------------------------------------------------------------
+    def output_schema(self) -> dict[str, Any]:
+        """One summary, as ``predict_valid`` returns it."""
+        return {
+            "type": "object",
+            "required": ["summary_text", "input_words", "summary_words", "backend"],
+            "additionalProperties": False,
+            "properties": {
+                "summary_text": {
+                    "type": "string",
+                    "description": "the summary (empty when nothing of the text is left after "
+                    "strip_digits)",
+                },
+                "input_words": {"type": "integer", "minimum": 0},
+                "summary_words": {"type": "integer", "minimum": 0},
+                "backend": {"enum": list(BACKENDS)},
+                "sources": {
+                    "type": "array",
+                    "description": "with return_sources: each summary sentence's span in the "
+                    "input as sent (end exclusive, in characters)",
+                    "items": {
+                        "type": "object",
+                        "required": ["start", "end", "text"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "start": {"type": "integer", "minimum": 0},
+                            "end": {"type": "integer", "minimum": 0},
+                            "text": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+
     def card(self) -> dict[str, Any]:
         """Which backend serves, how lengths are counted, the limits, the splitter."""
         transformers = self.backend == "transformers"
@@ -331,8 +397,8 @@ class SummarizerModel(ServedModel):
             "parameters": {
                 "maxlen": f"longest summary, 1 to {MAX_SUMMARY_LENGTH}, default {DEFAULT_MAXLEN}",
                 "minlen": (
-                    f"shortest summary when the text allows, 1 to maxlen, default "
-                    f"{DEFAULT_MINLEN} (or maxlen if smaller)"
+                    f"shortest summary when the text allows, 1 to {MAX_SUMMARY_LENGTH}, default "
+                    f"{DEFAULT_MINLEN}; above maxlen it counts as maxlen"
                 ),
                 "strip_digits": "remove digits before summarising; default false",
             },

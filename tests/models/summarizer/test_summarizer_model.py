@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import types
+import unicodedata
 from typing import Any
 
+import jsonschema
 import pytest
 
 from labserve.models.errors import BackendUnavailable, InvalidInput, ModelNotReady
@@ -17,6 +20,7 @@ from labserve.models.summarizer import (
     SummarizerModel,
     SummaryParameters,
 )
+from labserve.models.summarizer.cleaning import clean_text
 
 TEXT = (
     "Dr. Smith et al. [12] reported that loss of p53 makes ovarian tumour cells resistant to "
@@ -117,6 +121,28 @@ def test_input_schema_publishes_the_limits(model: SummarizerModel) -> None:
     assert schema["required"] == ["text"]
     assert schema["properties"]["text"]["maxLength"] == MAX_TEXT_CHARS
     assert schema["additionalProperties"] is False
+    (example,) = schema["examples"]
+    assert model.validate([example])
+
+
+def test_published_text_pattern_is_what_validation_keeps(model: SummarizerModel) -> None:
+    """The schema's pattern refuses exactly the texts cleaning leaves empty (a blank text)."""
+    pattern = re.compile(model.input_schema()["properties"]["text"]["pattern"])
+    suspects = [
+        chr(code)
+        for code in range(sys.maxunicode + 1)
+        if not 0xD800 <= code <= 0xDFFF
+        and (chr(code).isspace() or unicodedata.category(chr(code)) in {"Cc", "Cf", "Zs"})
+    ]
+    for text in [*suspects, "a", "µ", "\u0301", "5", "\u200d"]:
+        assert bool(pattern.search(text)) == bool(clean_text(text)), hex(ord(text))
+    with pytest.raises(InvalidInput, match="whitespace"):
+        model.validate([{"text": "".join(c for c in suspects if not pattern.search(c))}])
+
+
+def test_output_schema_describes_a_prediction(model: SummarizerModel) -> None:
+    (prediction,) = model.predict([{"text": TEXT}], {"maxlen": 20})
+    jsonschema.validate(prediction, model.output_schema())
 
 
 # -- parameters --------------------------------------------------------------------------------
@@ -130,6 +156,9 @@ def test_input_schema_publishes_the_limits(model: SummarizerModel) -> None:
         ({"maxlen": 10, "minlen": 3}, (10, 3, False)),
         ({"maxlen": MAX_SUMMARY_LENGTH, "minlen": MAX_SUMMARY_LENGTH}, (1024, 1024, False)),
         ({"maxlen": 1, "minlen": 1}, (1, 1, False)),
+        ({"maxlen": 30, "minlen": 40}, (30, 30, False)),  # minlen above maxlen counts as maxlen
+        ({"minlen": 61}, (60, 60, False)),
+        ({"maxlen": 40.0, "minlen": 1e1}, (40, 10, False)),  # JSON Schema integers, as written
         ({"strip_digits": True}, (60, 30, True)),
     ],
 )
@@ -146,11 +175,9 @@ def test_good_parameters(
     [
         ({"maxlen": True}, "parameters.maxlen"),
         ({"minlen": False}, "parameters.minlen"),
-        ({"maxlen": 60.0}, "parameters.maxlen"),
+        ({"maxlen": 60.5}, "parameters.maxlen"),
         ({"maxlen": "60"}, "parameters.maxlen"),
         ({"maxlen": None}, "parameters.maxlen"),
-        ({"maxlen": 30, "minlen": 40}, "parameters.minlen"),
-        ({"minlen": 61}, "parameters.minlen"),
         ({"maxlen": MAX_SUMMARY_LENGTH + 1}, "parameters.maxlen"),
         ({"maxlen": 0}, "parameters.maxlen"),
         ({"maxlen": -5}, "parameters.maxlen"),
@@ -224,7 +251,7 @@ def test_predict_before_load_is_refused() -> None:
 
 def test_predict_validates_before_summarising(model: SummarizerModel) -> None:
     with pytest.raises(InvalidInput) as caught:
-        model.predict([{"text": TEXT}], {"maxlen": 5, "minlen": 6})
+        model.predict([{"text": TEXT}], {"maxlen": 5, "minlen": 0})
     assert caught.value.field == "parameters.minlen"
 
 
