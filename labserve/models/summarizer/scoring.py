@@ -10,13 +10,12 @@ word carries. Two estimates are combined:
   contributions and conclusions up, figure pointers, protocol steps and citations down) and
   where it stands (``structure``: conclusions and abstracts up, the opening sentence up).
 * **Density**: how many of its words a person summarising the document would be expected to
-  use, per budget word. A summary of a document draws its words from the document, and the
-  more often the document uses a word, the likelier the summary uses it: a word making up a
-  share ``f`` of the document's words turns up in a summary of ``SUMMARY_WORDS`` words with
-  probability ``1 - (1 - f) ** SUMMARY_WORDS``. Function words count too (a summary needs
-  them as much as any text); a sentence padded with rare detail, a connective or a lone
-  symbol scores low. This is what makes a short, content-dense version of a sentence
-  (``compression``) worth more per word than the whole.
+  use, per budget word: the sum of its words' chances to be in a summary (``chances``: by
+  how often the text uses them or, in a text of paragraphs, by how widely they are spread
+  over its paragraphs). Function words count too (a summary needs them as much as any
+  text); a sentence padded with rare or local detail, a connective or a lone symbol scores
+  low. This is what makes a short, content-dense version of a sentence (``compression``)
+  worth more per word than the whole.
 
 Value per word = relevance ** e * density. Word counts are evidence only where words recur:
 in a short text (an abstract) nearly every content word occurs once and the density barely
@@ -39,6 +38,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from labserve.models.summarizer.budget import sentence_sizes
+from labserve.models.summarizer.chances import term_chances
 from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING
 from labserve.models.summarizer.sentences import Span, sentence_index
 from labserve.models.summarizer.structure import BoolArray, Layout
@@ -58,8 +58,6 @@ SUMMARISING_WEIGHT = 0.5
 OPENING_WEIGHT = 0.5
 #: Weight lost (as a divisor 1 + w) by a sentence pointing at figures, protocol or citations.
 DETAIL_WEIGHT = 0.5
-#: Length of the summary a person would write of a long document (a paper's abstract).
-SUMMARY_WORDS = 250
 #: Text length (words) up to which relevance keeps its full weight against density.
 EVIDENCE_WORDS = 600
 #: Weight (exponent) of relevance in a long text, where word counts are reliable evidence.
@@ -121,7 +119,11 @@ class _Words:
     vocabulary: dict[str, int]
 
 
-def _read_words(lowered: str) -> _Words:
+def _read_words(
+    lowered: str, spans: Sequence[Span] = (), body_paragraph: IntArray | None = None
+) -> _Words:
+    """Read every word; ``body_paragraph`` (per sentence at ``spans``: its paragraph, or -1
+    outside the body) lets word chances follow the text's paragraphs (``chances``)."""
     spellings: dict[str, int] = {}
     ids: list[int] = []
     starts: list[int] = []
@@ -141,12 +143,14 @@ def _read_words(lowered: str) -> _Words:
             column_of[index] = vocabulary.setdefault(term, len(vocabulary))
     word_ids = np.asarray(ids, dtype=np.int64)
     word_terms = term_of[word_ids]
-    share = np.bincount(word_terms, minlength=len(terms)) / max(len(ids), 1)
-    chance = 1.0 - (1.0 - share) ** SUMMARY_WORDS
+    positions = np.asarray(starts, dtype=np.int64)
+    word_paragraphs = None
+    if body_paragraph is not None and len(spans):
+        word_paragraphs = body_paragraph[sentence_index(spans, positions)]
+    chance = term_chances(word_terms, len(terms), word_paragraphs)
     chances = np.concatenate(([0.0], np.cumsum(chance[word_terms])))
     columns = column_of[word_ids]
     content = columns >= 0
-    positions = np.asarray(starts, dtype=np.int64)
     return _Words(positions, chances, positions[content], columns[content], vocabulary)
 
 
@@ -316,7 +320,8 @@ def document_scores(
     given.
     """
     lowered = lower_same_length(text)
-    words = _read_words(lowered)
+    body_paragraph = np.where(layout.heading | layout.back_matter, -1, layout.paragraph)
+    words = _read_words(lowered, spans, body_paragraph)
     vectors, idf = _sentence_table(words, spans)
     weight = cue_weights(lowered, spans)
     weight *= np.where(layout.summarising, 1.0 + SUMMARISING_WEIGHT, 1.0)
