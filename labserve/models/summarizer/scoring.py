@@ -124,12 +124,12 @@ def _read_words(
 ) -> _Words:
     """Read every word; ``body_paragraph`` (per sentence at ``spans``: its paragraph, or -1
     outside the body) lets word chances follow the text's paragraphs (``chances``)."""
+    # Built-in maps over the match objects: about a fifth faster than a Python loop.
+    matches = list(_ANY_WORD.finditer(lowered))
+    starts = list(map(re.Match.start, matches))
     spellings: dict[str, int] = {}
-    ids: list[int] = []
-    starts: list[int] = []
-    for match in _ANY_WORD.finditer(lowered):
-        ids.append(spellings.setdefault(match.group(), len(spellings)))
-        starts.append(match.start())
+    number = spellings.setdefault
+    ids = [number(word, len(spellings)) for word in map(re.Match.group, matches)]
     # Per distinct spelling (few), not per word: its folded term and its TF-IDF column.
     terms: dict[str, int] = {}
     vocabulary: dict[str, int] = {}

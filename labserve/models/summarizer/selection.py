@@ -29,8 +29,9 @@ import scipy.sparse as sp
 
 #: Best sentences (by quality per word) the knapsack chooses among; at most 62 (bit masks).
 CANDIDATES = 48
-#: Best versions of sentences (whole or shortened) it chooses among; at most 62.
-VERSION_CANDIDATES = 60
+#: Best versions of sentences (whole or shortened) it chooses among; at most 62. As many as
+#: whole sentences: more cost time (the knapsack is quadratic in them) without better picks.
+VERSION_CANDIDATES = 48
 #: Cosine similarity at or above which a candidate repeats a chosen sentence.
 REDUNDANCY = 0.9
 #: Similarity at which a candidate says the same as a chosen sentence: never taken twice.
