@@ -58,6 +58,8 @@ __all__ = [
 SHORT_SENTENCE_WORDS = 4
 #: Best whole sentences whose shorter versions are considered too.
 SHORTENED_CANDIDATES = 40
+#: Sentences read to tell whether the text starts its sentences with capitals.
+CASING_SAMPLE = 1000
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,9 @@ def _best_versions(
 ) -> list[Extract]:
     """The best set of whole or shortened eligible sentences, in document order."""
     ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-quality[i], i))
-    cased = capitalises_sentences(text, list(spans))
+    # Whether the text capitalises its sentences, judged on up to CASING_SAMPLE of them spread
+    # through it: a million tiny sentences need not all be read for that.
+    cased = capitalises_sentences(text, list(spans[:: max(1, len(spans) // CASING_SAMPLE)]))
     pieces: list[Span] = []
     owners: list[int] = []
     dropped: list[bool] = []
@@ -159,13 +163,14 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
         return [Extract(*span, sentence_text(text, span)) for span in spans]
     layout = analyse_layout(text, spans)
     scores = document_scores(text, spans, layout, units)
-    real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading & ~_repeats(text, spans)
+    unique = ~_repeats(text, spans)
+    real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading & unique
     eligible = real & ~layout.back_matter
     extracts = _best_versions(text, spans, scores.quality, eligible, maxlen, minlen, scores)
     if extracts:
         return extracts
     # All back matter, or only headings and fragments: take whole sentences of what there is.
-    fallback = real if real.any() else ~_repeats(text, spans)
+    fallback = real if real.any() else unique
     picks = choose_sentences(
         units.tolist(), scores.quality, scores.vectors, fallback, maxlen, minlen
     )
