@@ -4,15 +4,20 @@ The pipeline, one module per step:
 
 1. ``sentences`` splits the text into sentence spans (Punkt with fix-ups for papers).
 2. ``structure`` finds paragraphs, headings and sections (conclusions, back matter).
-3. ``scoring`` rates each sentence's value per word: similarity to the document's centroid,
-   adjusted for what the sentence says (``cues``) and where it stands.
-4. ``selection`` picks the set of sentences that best fills the word budget (a knapsack with
-   a redundancy discount); ``budget`` counts words and cuts a sentence when maxlen forces it.
+3. ``scoring`` rates each sentence's value per word: its relevance (similarity to the
+   document's centroid, adjusted for what the sentence says, ``cues``, and where it stands)
+   and its density (how many of its words a summary of the document would use).
+4. ``compression`` offers shorter versions of the best sentences (without a lead-in such as
+   "however," or a trailing side clause), rated the same way.
+5. ``selection`` picks the set of versions that best fills the word budget (a knapsack with
+   a redundancy discount, one version per sentence at most); ``budget`` counts words and cuts
+   a sentence when maxlen forces it.
 
-Chosen sentences are printed in document order, whole; a cut one ends with an ellipsis. A
-text that already fits in ``maxlen`` words is returned whole. Every step is linear in the
-text length (the knapsack depends on ``maxlen`` only), so any input of up to a million
-characters is summarised in seconds.
+Chosen sentences are printed in document order; one whose tail was dropped, or that was cut
+to the budget, ends with an ellipsis. Each is one contiguous stretch of the text, so its span
+is exact. A text that already fits in ``maxlen`` words is returned whole. Every step is linear
+in the text length (shortening and the knapsack depend on ``maxlen`` and a fixed number of
+candidates only), so any input of up to a million characters is summarised in seconds.
 """
 
 from __future__ import annotations
@@ -23,10 +28,22 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labserve.models.summarizer.budget import ELLIPSIS, cut_span, cut_text, sentence_sizes
-from labserve.models.summarizer.scoring import sentence_quality
-from labserve.models.summarizer.selection import choose_sentences
-from labserve.models.summarizer.sentences import Span, sentence_spans, sentence_text
+from labserve.models.summarizer.budget import (
+    ELLIPSIS,
+    cut_span,
+    cut_text,
+    sentence_sizes,
+    span_units,
+)
+from labserve.models.summarizer.compression import shortenings
+from labserve.models.summarizer.scoring import DocumentScores, document_scores
+from labserve.models.summarizer.selection import VERSION_CANDIDATES, choose_sentences
+from labserve.models.summarizer.sentences import (
+    Span,
+    capitalises_sentences,
+    sentence_spans,
+    sentence_text,
+)
 from labserve.models.summarizer.structure import analyse_layout
 
 __all__ = [
@@ -39,6 +56,10 @@ __all__ = [
 
 #: Sentences shorter than this (labels, fragments) are only taken when nothing else exists.
 SHORT_SENTENCE_WORDS = 4
+#: Best whole sentences whose shorter versions are considered too.
+SHORTENED_CANDIDATES = 40
+#: Sentences read to tell whether the text starts its sentences with capitals.
+CASING_SAMPLE = 1000
 
 
 @dataclass(frozen=True)
@@ -47,8 +68,9 @@ class Extract:
 
     Attributes:
         start: Offset of its first character in the text given to ``extract``.
-        end: Offset just past its last character (of the part kept, if cut).
-        text: The sentence as printed: whitespace collapsed, ``…`` appended if cut.
+        end: Offset just past its last character (of the part kept, if shortened or cut).
+        text: The sentence as printed: whitespace collapsed, ``…`` appended if its end was
+            dropped (a side clause left out, or cut to the budget).
     """
 
     start: int
@@ -65,6 +87,58 @@ def _repeats(text: str, spans: Sequence[Span]) -> npt.NDArray[np.bool_]:
         repeated[index] = wording in seen
         seen.add(wording)
     return repeated
+
+
+def _best_versions(
+    text: str,
+    spans: Sequence[Span],
+    quality: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    maxlen: int,
+    minlen: int,
+    scores: DocumentScores,
+) -> list[Extract]:
+    """The best set of whole or shortened eligible sentences, in document order."""
+    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-quality[i], i))
+    # Whether the text capitalises its sentences, judged on up to CASING_SAMPLE of them spread
+    # through it: a million tiny sentences need not all be read for that.
+    cased = capitalises_sentences(text, list(spans[:: max(1, len(spans) // CASING_SAMPLE)]))
+    pieces: list[Span] = []
+    owners: list[int] = []
+    dropped: list[bool] = []
+    for index in ranked[:SHORTENED_CANDIDATES]:
+        for piece, tail_dropped in [
+            (spans[index], False),
+            *shortenings(text, spans[index], cased=cased),
+        ]:
+            pieces.append(piece)
+            owners.append(index)
+            dropped.append(tail_dropped)
+    if not pieces:
+        return []
+    units = [span_units(text, piece) for piece in pieces]
+    piece_quality, vectors = scores.piece_quality(pieces, owners, units)
+    picks = choose_sentences(
+        units,
+        piece_quality,
+        vectors,
+        np.ones(len(pieces), dtype=bool),
+        maxlen,
+        minlen,
+        groups=owners,
+        candidates_wanted=VERSION_CANDIDATES,
+    )
+    extracts: list[Extract] = []
+    for pick in sorted(picks, key=lambda pick: pieces[pick.index]):
+        piece = pieces[pick.index]
+        if pick.cut:
+            kept = cut_span(text, piece, pick.units)
+            extracts.append(Extract(*kept, cut_text(text, kept)))
+        elif dropped[pick.index]:
+            extracts.append(Extract(*piece, cut_text(text, piece)))
+        else:
+            extracts.append(Extract(*piece, sentence_text(text, piece)))
+    return extracts
 
 
 def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
@@ -88,15 +162,19 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
     if units.sum() <= maxlen:
         return [Extract(*span, sentence_text(text, span)) for span in spans]
     layout = analyse_layout(text, spans)
-    quality, vectors = sentence_quality(text, spans, layout)
-    real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading & ~_repeats(text, spans)
+    scores = document_scores(text, spans, layout, units)
+    unique = ~_repeats(text, spans)
+    real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading & unique
     eligible = real & ~layout.back_matter
-    sizes = units.tolist()
-    picks = choose_sentences(sizes, quality, vectors, eligible, maxlen, minlen)
-    if not picks:  # all back matter, or only headings and fragments: take what there is
-        fallback = real if real.any() else ~_repeats(text, spans)
-        picks = choose_sentences(sizes, quality, vectors, fallback, maxlen, minlen)
-    extracts: list[Extract] = []
+    extracts = _best_versions(text, spans, scores.quality, eligible, maxlen, minlen, scores)
+    if extracts:
+        return extracts
+    # All back matter, or only headings and fragments: take whole sentences of what there is.
+    fallback = real if real.any() else unique
+    picks = choose_sentences(
+        units.tolist(), scores.quality, scores.vectors, fallback, maxlen, minlen
+    )
+    extracts = []
     for pick in picks:
         span = spans[pick.index]
         if pick.cut:

@@ -29,6 +29,9 @@ import scipy.sparse as sp
 
 #: Best sentences (by quality per word) the knapsack chooses among; at most 62 (bit masks).
 CANDIDATES = 48
+#: Best versions of sentences (whole or shortened) it chooses among; at most 62. As many as
+#: whole sentences: more cost time (the knapsack is quadratic in them) without better picks.
+VERSION_CANDIDATES = 48
 #: Cosine similarity at or above which a candidate repeats a chosen sentence.
 REDUNDANCY = 0.9
 #: Similarity at which a candidate says the same as a chosen sentence: never taken twice.
@@ -135,6 +138,9 @@ def choose_sentences(
     eligible: BoolArray,
     maxlen: int,
     minlen: int,
+    *,
+    groups: Sequence[int] | None = None,
+    candidates_wanted: int = CANDIDATES,
 ) -> list[Pick]:
     """The most valuable set of sentences within ``maxlen`` budget words.
 
@@ -146,12 +152,15 @@ def choose_sentences(
         maxlen: Most budget words in the summary.
         minlen: Fewest budget words wanted; sets reaching it are preferred to more valuable
             ones that do not, first without and then with near-repeats.
+        groups: Optional group of each item (the sentence a version belongs to): at most one
+            item of a group is chosen.
+        candidates_wanted: How many of the best items the knapsack chooses among (<= 62).
 
     Returns:
         The picks in document order; empty if no eligible sentence exists.
     """
     ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-quality[i], i))
-    candidates = ranked[:CANDIDATES]
+    candidates = ranked[:candidates_wanted]
     if not candidates:
         return []
     rows = vectors[candidates]
@@ -160,6 +169,9 @@ def choose_sentences(
         similarity = dense @ dense.T
     else:
         similarity = np.asarray((rows @ rows.T).toarray(), dtype=np.float64)
+    if groups is not None:  # versions of one sentence are never taken together
+        owner = np.asarray([groups[index] for index in candidates])
+        similarity[owner[:, np.newaxis] == owner[np.newaxis, :]] = 1.0
     np.fill_diagonal(similarity, 0.0)
     best: _Solution | None = None
     for avoid_repeats in (True, False):

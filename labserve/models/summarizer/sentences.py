@@ -117,14 +117,14 @@ def _should_join(previous: str, following: str, *, cased: bool) -> bool:
     return cased and _PLAIN_LOWER_WORD.match(following) is not None
 
 
-def _capitalises_sentences(text: str, spans: list[Span]) -> bool:
+def capitalises_sentences(text: str, spans: list[Span]) -> bool:
     """Whether most sentences that start with a letter start with a capital one."""
     letters = [text[start] for start, _ in spans if text[start].isalpha()]
     return sum(letter.isupper() for letter in letters) * 2 >= len(letters)
 
 
 def _join_fragments(text: str, spans: list[Span]) -> list[Span]:
-    cased = _capitalises_sentences(text, spans)
+    cased = capitalises_sentences(text, spans)
     joined: list[Span] = []
     for start, end in spans:
         if joined:

@@ -9,6 +9,7 @@ import pytest
 
 from labserve.models.summarizer.extractive import (
     ELLIPSIS,
+    extract,
     summarize_batch,
     summarize_extractive,
 )
@@ -86,15 +87,27 @@ def test_word_limits_hold_on_generated_text(maxlen: int, minlen: int, seed: int)
     assert minlen <= words(summary) <= maxlen
 
 
+def assert_versions_of_sentences_in_order(text: str, maxlen: int, minlen: int) -> None:
+    """Each summary piece is a whole sentence or a stretch of one, at most one per sentence."""
+    spans = sentence_spans(text)
+    owners = []
+    for piece in extract(text, maxlen, minlen):
+        (owner,) = [i for i, (start, end) in enumerate(spans) if start <= piece.start < end]
+        start, end = spans[owner]
+        assert piece.end <= end
+        kept = " ".join(text[piece.start : piece.end].split())
+        assert piece.text == (kept if piece.end == end else kept + ELLIPSIS)
+        owners.append(owner)
+    assert owners == sorted(owners)
+    assert len(set(owners)) == len(owners)
+
+
 @pytest.mark.parametrize(("maxlen", "minlen"), [(60, 30), (100, 80), (120, 1)])
-def test_sentences_are_whole_and_in_document_order(maxlen: int, minlen: int) -> None:
-    sentences = split_sentences(DOCUMENT)
+def test_sentences_are_whole_or_shortened_and_in_document_order(maxlen: int, minlen: int) -> None:
+    assert_versions_of_sentences_in_order(DOCUMENT, maxlen, minlen)
     summary = summarize_extractive(DOCUMENT, maxlen, minlen)
-    assert ELLIPSIS not in summary
-    chosen = split_sentences(summary)
-    positions = [sentences.index(sentence) for sentence in chosen]  # ValueError if not verbatim
-    assert positions == sorted(positions)
-    assert len(set(positions)) == len(positions)
+    for sentence in split_sentences(summary.replace(ELLIPSIS, ".")):
+        assert sentence.removesuffix(".") in DOCUMENT
 
 
 def test_central_sentences_outrank_off_topic_ones() -> None:
@@ -247,8 +260,13 @@ def test_empty_text_gives_an_empty_summary() -> None:
 
 @pytest.mark.parametrize("maxlen", [25, 40, 60, 100])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_the_budget_is_used_with_whole_sentences(maxlen: int, seed: int) -> None:
+def test_the_budget_is_used_with_whole_or_shortened_sentences(maxlen: int, seed: int) -> None:
     text = generated_document(3000, seed)
     summary = summarize_extractive(text, maxlen, maxlen // 2)
     assert maxlen - 3 <= words(summary) <= maxlen
-    assert ELLIPSIS not in summary  # every generated sentence is shorter than maxlen
+    # Every generated sentence is shorter than maxlen, so nothing is cut mid-clause: an
+    # ellipsis only replaces a dropped "(Fig. n)".
+    for piece in extract(text, maxlen, maxlen // 2):
+        if piece.text.endswith(ELLIPSIS):
+            assert text[piece.end :].startswith(" (Fig.")
+    assert_versions_of_sentences_in_order(text, maxlen, maxlen // 2)

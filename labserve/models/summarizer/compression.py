@@ -1,0 +1,108 @@
+"""Shorter versions of a sentence that keep its main clause (compression within extraction).
+
+A word budget of 40 words holds one or two sentences of a paper, so every word spent on a
+connective ("however,", "in addition,"), an introductory phrase ("in this study,", "to
+test this,") or a trailing side clause (", which ...", "; ...", ", suggesting ...") is a word
+of content lost. Each sentence may therefore also be offered without such a lead-in, without
+such a tail, or both, and the selection weighs these versions against the whole sentence (at
+most one version of a sentence is chosen). Every version is one contiguous stretch of the
+sentence, so it still points into the text; a version without its tail is printed with an
+ellipsis, as a cut sentence is.
+
+The phrase lists are English grammar (connectives, subordinators, prepositions that open
+adverbial phrases, relative and participle clauses), not fitted to any corpus. A lead-in is
+dropped only where that leaves the capitalisation intact: in a text whose sentences start
+with a capital letter, only when what remains starts with one too (``However, IL-6 rose``),
+never to leave a sentence starting in lower case (``However, the dose``).
+
+Cost: two bounded regex scans of one sentence; sentences longer than ``LONGEST_SHORTENED``
+words are not shortened (they are cut to the budget instead, as before).
+"""
+
+from __future__ import annotations
+
+import re
+
+from labserve.models.summarizer.sentences import Span
+
+#: Fewest words a shortened version keeps.
+MIN_KEPT_WORDS = 6
+#: Sentences of more words than this are not shortened.
+LONGEST_SHORTENED = 80
+#: Most tail cuts considered per sentence (the first ones).
+MAX_TAIL_CUTS = 3
+
+_LEAD_WORDS = (
+    r"however|moreover|furthermore|additionally|interestingly|notably|importantly|surprisingly"
+    r"|remarkably|strikingly|unexpectedly|intriguingly|indeed|thus|therefore|hence|consequently"
+    r"|accordingly|similarly|likewise|conversely|alternatively|nevertheless|nonetheless|still"
+    r"|finally|first|second|third|firstly|secondly|thirdly|lastly|also|again|next|then"
+    r"|subsequently|meanwhile|instead|specifically|overall|altogether|collectively|together"
+    r"|briefly|here|initially|previously|recently|currently|generally|typically|ultimately"
+    r"|in (?:addition|contrast|particular|summary|conclusion|general|fact|turn|short|brief"
+    r"|other words|this (?:study|work|paper|report|article|context|regard|case)"
+    r"|the present (?:study|work)|both cases|all cases)"
+    r"|by contrast|on the other hand|for (?:example|instance)|of note|as (?:expected|a result"
+    r"|such)|to (?:conclude|this end|our knowledge)|at the same time|taken together"
+)
+_SUBORDINATE = (
+    r"although|though|while|whereas|because|since|as|when|whenever|after|before|once|if"
+    r"|unless|to|in order to|using|by|based on|given|despite|unlike|compared|consistent with"
+    r"|in (?:agreement|line) with|in|on|at|with|without|among|amongst|of|from|for|during|upon"
+    r"|through|throughout|within|following|under|over|across|between|beyond|like|besides"
+    r"|apart from|due to|owing to|according to|regarding|considering"
+)
+#: A lead-in: a connective or an adverbial phrase, then a comma, at the start of a sentence.
+LEAD_IN = re.compile(rf"(?:{_LEAD_WORDS}|(?:{_SUBORDINATE})\b[^,;:.]{{0,120}}?)\s*,\s+", re.I)
+#: Where a trailing side clause starts: a semicolon, an opening parenthesis, or a comma and
+#: a relative pronoun, subordinator, participle or connective.
+TAIL = re.compile(
+    r"\s*(?:;\s|\s\(|,\s*(?:which|whose|where|whereas|while|although|though|but|because"
+    r"|since|as|even|thus|thereby|respectively|suggesting|indicating|implying|confirming"
+    r"|leading|resulting|including|such as|e\.g\.|i\.e\.|with|consistent|similar|compared"
+    r"|unlike|in contrast|possibly|probably|likely|perhaps|presumably|especially"
+    r"|particularly|mainly|mostly|namely|and thus|and therefore)\b)",
+    re.I,
+)
+
+
+def _words(text: str, start: int, end: int) -> int:
+    return len(text[start:end].split())
+
+
+def shortenings(text: str, span: Span, *, cased: bool) -> list[tuple[Span, bool]]:
+    """Shorter versions of the sentence at ``span``, each with whether its tail was dropped.
+
+    Args:
+        text: The whole text.
+        span: The sentence.
+        cased: The text starts its sentences with capital letters (see ``sentences``); then
+            a lead-in is dropped only if what remains starts with a capital or a non-letter.
+
+    Returns:
+        ``((start, end), tail_dropped)`` for each version other than the whole sentence, in a
+        fixed order; empty for a sentence too short or too long to shorten.
+    """
+    start, end = span
+    if _words(text, start, end) > LONGEST_SHORTENED:
+        return []
+    starts = [start]
+    lead = LEAD_IN.match(text, start, end)
+    if lead is not None and lead.end() < end:
+        following = text[lead.end()]
+        if not (cased and following.islower()) and _words(text, lead.end(), end) >= MIN_KEPT_WORDS:
+            starts.append(lead.end())
+    ends = [(end, False)]
+    for tail in TAIL.finditer(text, start, end):
+        if len(ends) > MAX_TAIL_CUTS:
+            break
+        ends.append((tail.start(), True))
+    versions: list[tuple[Span, bool]] = []
+    for first in starts:
+        for last, dropped in ends:
+            if (first, last) == (start, end) or last <= first:
+                continue
+            if dropped and _words(text, first, last) < MIN_KEPT_WORDS:
+                continue
+            versions.append(((first, last), dropped))
+    return versions
