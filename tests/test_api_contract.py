@@ -94,7 +94,7 @@ def issue_key(instance: Path) -> str:
     upgrade_database(url)
     engine = make_engine(url)
     try:
-        return create_key(engine, "contract", scopes=("predict", "audit:read"))
+        return create_key(engine, "contract", scopes=("predict", "audit:read", "metrics"))
     finally:
         engine.dispose()
 
@@ -146,6 +146,6 @@ def test_the_document_is_exact_when_keys_are_required(
             path,
             url,
             f"--header=Authorization: Bearer {key}",
-            "--include-path-regex=^/api/v1/(models|predictions|models/wine(/predict)?)$",
+            "--include-path-regex=^(/metrics|/api/v1/(models|predictions|models/wine(/predict)?))$",
             "--max-examples=5",
         )

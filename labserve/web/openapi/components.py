@@ -14,8 +14,8 @@ from labserve.web.request_context import REQUEST_ID_HEADER
 ERROR_STATUSES: dict[int, str] = {
     400: "the body is not JSON, is empty, or is not a JSON object",
     401: "the API key is missing (when keys are required) or invalid or revoked",
-    403: "the API key lacks the scope this route needs (`predict`, or `audit:read` for the "
-    "audit log)",
+    403: "the API key lacks the scope this route needs (`predict`; `audit:read` for the "
+    "audit log, `metrics` for /metrics)",
     404: "no such model or version",
     413: "the body is larger than LABSERVE_MAX_CONTENT_LENGTH",
     415: "the Content-Type is not one this route reads",

@@ -25,6 +25,7 @@ from labserve.web.openapi.components import (
     REQUIRED_KEY,
     SECURITY_SCHEMES,
     api_responses,
+    error_response,
     ok_response,
     ref,
 )
@@ -41,16 +42,21 @@ Predictions from the models this server holds, one JSON route per model, plus CS
 Errors are JSON `{"error", "message", "field"}` with a 4xx status. NaN and Infinity are
 refused, also as raw JSON tokens. Every response carries `X-Request-ID`.
 
-API keys (`labserve keys create NAME`) go in `Authorization: Bearer <key>` or `X-API-Key`.
-They are optional unless the server runs with `LABSERVE_REQUIRE_API_KEY=true`, but a key that
-is sent must be valid; the audit log needs one as soon as any key exists.
+API keys (`labserve keys create NAME --scopes ...`) go in `Authorization: Bearer <key>` or
+`X-API-Key`. They are optional unless the server runs with `LABSERVE_REQUIRE_API_KEY=true`,
+but a key that is sent must be valid and hold the route's scope: `predict` for predictions,
+`audit:read` for the audit log (needed as soon as any key exists), `metrics` for `/metrics`
+(when keys are required); `admin` holds them all.
 """
 
 TAGS = [
     {"name": "models", "description": "what this server serves"},
     {"name": "tutorial", "description": "the original tutorial's routes, unchanged"},
     {"name": "audit", "description": "the log of predictions"},
-    {"name": "operations", "description": "health, readiness, metrics (no key, no limit)"},
+    {
+        "name": "operations",
+        "description": "health and readiness (open, no limit), metrics (the `metrics` scope)",
+    },
 ]
 
 
@@ -150,9 +156,13 @@ def shared_paths(settings: Settings, security: list[dict[str, list[str]]]) -> Sc
                 "tags": ["operations"],
                 "operationId": "metrics",
                 "summary": "Prometheus metrics (text format), aggregated over workers",
-                "security": NO_KEY,
+                "description": "Open unless keys are required; then a key with the `metrics` "
+                "scope. Never rate limited.",
+                "security": security,
                 "responses": {
-                    "200": ok_response({"type": "string"}, "Prometheus text format", "text/plain")
+                    "200": ok_response({"type": "string"}, "Prometheus text format", "text/plain"),
+                    "401": error_response(401),
+                    "403": error_response(403),
                 },
             }
         },
