@@ -79,9 +79,13 @@ def server(trained_instance: Path, tmp_path: Path) -> Iterator[tuple[str, subpro
         output, _ = process.communicate(timeout=10)
         pytest.fail(f"server not ready: {output.decode(errors='replace')}")
     yield url, process
-    if process.poll() is None:
-        process.kill()
-        process.wait(10)
+    if process.poll() is None:  # SIGTERM: granian stops its workers too (a kill would orphan them)
+        process.terminate()
+        try:
+            process.wait(40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
     if process.stdout is not None:
         process.stdout.close()
 
