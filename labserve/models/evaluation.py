@@ -98,20 +98,28 @@ def binary_metrics(
     }
 
 
+#: Fewest cases behind one point of a calibration curve: an observed rate of 2 cases is noise.
+MIN_CALIBRATION_BIN = 20
+
+
 def calibration_points(is_positive: np.ndarray, scores: np.ndarray, bins: int = 10) -> list[Any]:
     """Reliability curve: per bin of predicted probability, [mean predicted, observed rate, n].
 
     A calibrated model's points lie on the diagonal: of the cases given 0.8, 80% are positive.
+    Bins hold equal numbers of cases in order of predicted probability (scikit-learn's
+    "quantile" strategy), at least ``MIN_CALIBRATION_BIN`` each, so that with a held-out set
+    of a hundred cases no point rests on a handful of them (fixed-width bins made such a
+    curve zig-zag between 0 and 1).
     """
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
-    out = []
-    for index in range(bins):
-        inside = which == index
-        count = int(inside.sum())
-        if count:
-            out.append([_r(scores[inside].mean()), _r(is_positive[inside].mean()), count])
-    return out
+    count = len(scores)
+    if not count:
+        return []
+    parts = max(1, min(bins, count // MIN_CALIBRATION_BIN))
+    order = np.argsort(scores, kind="stable")
+    return [
+        [_r(scores[part].mean()), _r(is_positive[part].mean()), len(part)]
+        for part in np.array_split(order, parts)
+    ]
 
 
 def threshold_for_sensitivity(

@@ -15,6 +15,7 @@ from labserve.models.diagnosis.training import (
     load_training_data,
     train_diagnosis,
 )
+from labserve.models.evaluation import MIN_CALIBRATION_BIN
 from labserve.models.tabular import Table
 from tests.conftest import diagnosis_folder, serve_folder
 
@@ -93,6 +94,10 @@ def test_the_threshold_is_chosen_for_sensitivity_on_cross_validation(metadata: d
         points = metadata["metrics"][name]["calibration"]
         assert sum(n for _, _, n in points) == metadata["metrics"][name]["n"]
         assert all(0 <= p <= 1 and 0 <= rate <= 1 for p, rate, _ in points)
+        assert all(n >= MIN_CALIBRATION_BIN for _, _, n in points)  # no point on 2 cases
+        predicted = [p for p, _, _ in points]
+        assert predicted == sorted(predicted)
+    assert len(metadata["metrics"]["held_out"]["calibration"]) == 5  # 114 cases
 
 
 def test_training_is_reproducible(tmp_path: Path, metadata: dict, trained_instance: Path) -> None:
