@@ -139,7 +139,6 @@ class BufferedWSGI:
     async def _respond(
         self, scope: Any, protocol: Any, body: tuple[IO[bytes], int], address: str
     ) -> None:
-        loop = asyncio.get_running_loop()
         environ = wsgi_environ(scope, body[0], body[1], address)
         if self.inline is not None and self.inline(scope, body[1]):
             try:
@@ -148,6 +147,7 @@ class BufferedWSGI:
                 body[0].close()
             protocol.response_bytes(status, headers, whole)
             return
+        loop = asyncio.get_running_loop()
         try:
             status, headers, payload = await loop.run_in_executor(
                 self.pool, self._call_app, environ, protocol, loop

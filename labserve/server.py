@@ -1,12 +1,15 @@
-"""The production server: granian running the WSGI app in N worker processes.
+"""The production server: granian in N worker processes, each running the Flask app behind
+``labserve.hardening``'s body guard over granian's RSGI interface.
 
 Chosen by measurement (docs/server.md): on this 2-core machine, 2 workers and 8 connections,
 a bare Flask JSON echo answered 14,860 req/s under granian against 5,820 under gunicorn's
-sync workers and 2,130 under gthread. Each worker builds its own app from the one
-``Settings`` object the CLI read (handed over as an argument, not through the environment),
-so models load once per worker, before it accepts connections. On SIGTERM granian stops
-accepting, lets in-flight requests finish (up to ``GRACEFUL_SECONDS``), and each worker
-flushes its audit records on the way out.
+sync workers and 2,130 under gthread; the guard (bodies read on the event loop, so slow
+clients hold no thread) is what keeps trickling clients from starving it. Each worker builds
+its own app from the one ``Settings`` object the CLI read (handed over as an argument, not
+through the environment), so models load once per worker, before it accepts connections. On
+SIGTERM granian stops accepting and lets in-flight requests finish (up to
+``GRACEFUL_SECONDS``); every answered prediction is already in the journal, and the shipper
+process ships what it can before it stops.
 """
 
 from __future__ import annotations

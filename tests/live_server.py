@@ -34,9 +34,19 @@ def is_ready(url: str) -> bool:
 def production_server(
     instance: Path, settings: Mapping[str, str] | None = None, *, workers: int = 1
 ) -> Iterator[str]:
-    """``labserve serve`` on ``instance``; yields its base URL once /readyz answers 200, stops
-    it with SIGTERM afterwards. Its output goes to ``instance/server.log``: a pipe nobody
-    drained would fill with access-log lines and block the server.
+    """``labserve serve`` on ``instance``; yields its base URL (see ``server_process``)."""
+    with server_process(instance, settings, workers=workers) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(
+    instance: Path, settings: Mapping[str, str] | None = None, *, workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``labserve serve`` on ``instance``; yields its base URL and the process once /readyz
+    answers 200, and stops it with SIGTERM afterwards (unless the test already did). Its
+    output goes to ``instance/server.log``: a pipe nobody drained would fill with access-log
+    lines and block the server.
 
     Args:
         instance: the instance folder (model store, database).
@@ -72,8 +82,9 @@ def production_server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"labserve did not become ready: {server_log(instance)[-4000:]}")
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
+        # SIGTERM: granian stops its workers too (a kill of the parent would orphan them)
         process.terminate()
         try:
             process.wait(timeout=40)

@@ -4,9 +4,6 @@ rollback, each served by every worker within 5 seconds, with no request failing 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -20,7 +17,7 @@ import numpy as np
 import pytest
 
 from labserve.models.store import ModelStore
-from tests.conftest import free_port
+from tests.live_server import production_server
 from tests.model_fixtures import LabModel
 
 pytestmark = pytest.mark.process
@@ -81,40 +78,8 @@ def time_to_switch(traffic: Traffic, started: float, version: str) -> float:
 @pytest.fixture
 def server(lab_instance: Path, lab_models: dict[str, LabModel]) -> Iterator[str]:
     ModelStore(lab_instance / "models").add("wine", lab_models["wine"].folder)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABSERVE_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "labserve.cli",
-            "serve",
-            "--instance-path",
-            str(lab_instance),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("server not ready")
-    yield url
-    process.terminate()
-    process.wait(40)
+    with production_server(lab_instance, workers=2) as url:
+        yield url
 
 
 def test_add_promote_and_roll_back_under_load(

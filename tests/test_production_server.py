@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import data_row, free_port
+from tests.conftest import data_row
+from tests.live_server import server_process
 
 pytestmark = pytest.mark.process
 
@@ -43,51 +42,10 @@ def post_json(url: str, body: object) -> tuple[int, dict]:
 
 @pytest.fixture
 def server(trained_instance: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    import shutil
-
     instance = tmp_path / "instance"
     shutil.copytree(trained_instance / "models", instance / "models")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABSERVE_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "labserve.cli",
-            "serve",
-            "--instance-path",
-            str(instance),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if get(url + "/readyz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        output, _ = process.communicate(timeout=10)
-        pytest.fail(f"server not ready: {output.decode(errors='replace')}")
-    yield url, process
-    if process.poll() is None:  # SIGTERM: granian stops its workers too (a kill would orphan them)
-        process.terminate()
-        try:
-            process.wait(40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    if process.stdout is not None:
-        process.stdout.close()
+    with server_process(instance, workers=2) as (url, process):
+        yield url, process
 
 
 def test_serves_predictions_from_two_workers_and_stops_on_sigterm(

@@ -109,9 +109,9 @@ def score_csv(
     Raises:
         InvalidInput: the text is empty, or its header lacks (or repeats) a feature column,
             or already has an output column; ``field`` names the (first) column and the
-            message names every missing one. Also raised while iterating if the CSV turns
-            unreadable (e.g. a cell over the csv module's size limit), after the rows before
-            it were yielded.
+            message names every missing one. Once the header is read, nothing stops the
+            scoring: an unreadable record (a cell over the csv module's size limit) or a row
+            past ``budget`` becomes an error row.
     """
     return CsvScorer(
         model,

@@ -130,6 +130,18 @@ class TableOutput:
     values: np.ndarray | None = None  # regression
 
 
+#: JSON Schema of a prediction's ``warnings`` (OpenAPI publishes it as the Warnings component).
+WARNINGS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "inputs outside the training range (accepted, but flagged)",
+    "items": {
+        "type": "object",
+        "required": ["field", "message"],
+        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+    },
+}
+
+
 class TabularParameters(BaseModel):
     """Request-level options of every tabular model."""
 
@@ -359,15 +371,7 @@ class TabularModel(ServedModel):
 
     # -- description -------------------------------------------------------------------------
     def output_schema(self) -> dict[str, Any]:
-        warnings = {
-            "type": "array",
-            "description": "inputs outside the training range (accepted, but flagged)",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        }
+        warnings = WARNINGS_SCHEMA
         contributions = {
             "type": "object",
             "description": "with parameters.explain: each input's exact contribution; "

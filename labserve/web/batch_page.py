@@ -25,8 +25,6 @@ SCORED_FILES_KEY = "labserve.scored_files"
 UPLOAD_FIELD = "file"
 #: The file input's id on the page (the error summary links to it).
 UPLOAD_ELEMENT_ID = "csv-file"
-#: How ``scored_csv_response`` ends a body it cannot finish, where an unreadable CSV stops
-#: the scoring (where it becomes an error row instead, this never comes).
 #: Bytes looked at to tell a text file from a spreadsheet or another binary file.
 SNIFF_BYTES = 8192
 

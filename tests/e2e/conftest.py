@@ -12,10 +12,12 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from labserve.web import close_app, create_app
@@ -47,6 +49,41 @@ def wait_until_ready(url: str, deadline_s: float = 20.0) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """``app`` on a free loopback port, in a thread of this process; its URL once /readyz
+    answers 200. The app is closed afterwards."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        wait_until_ready(url)
+        yield url
+    finally:
+        server.shutdown()
+        thread.join(5)
+        close_app(app)
+
+
+def lab_app(trained_instance: Path, lab_models: Any, folder: Path, names: tuple[str, ...]) -> Flask:
+    """An app on an instance of its own (uploads keep scored files in it): the built-in
+    models plus the lab models ``names``."""
+    from labserve.models.store import ModelStore
+
+    shutil.copytree(trained_instance / "models", folder / "models")
+    store = ModelStore(folder / "models")
+    for name in names:
+        store.add(name, lab_models[name].folder)
+    return create_app(
+        {
+            "INSTANCE_PATH": str(folder),
+            "LOAD_MODELS": "background",
+            "DATABASE_URL": f"sqlite:///{folder / 'labserve.db'}",
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def live_server(trained_instance: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = tmp_path_factory.mktemp("e2e") / "labserve.db"
@@ -58,15 +95,8 @@ def live_server(trained_instance: Path, tmp_path_factory: pytest.TempPathFactory
             "JOURNAL_PATH": str(database.parent / "journal"),
         }
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    wait_until_ready(url)
-    yield url
-    server.shutdown()
-    thread.join(5)
-    close_app(app)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -125,31 +155,10 @@ def new_page(browser: Any) -> Iterator[Any]:
 def lab_live_server(
     trained_instance: Path, lab_models: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A live labserve with an instance of its own (uploads keep scored files in it): the
-    built-in models plus the lab's wine classifier and diabetes regressor."""
-    from labserve.models.store import ModelStore
-
-    instance = tmp_path_factory.mktemp("lab-live")
-    shutil.copytree(trained_instance / "models", instance / "models")
-    store = ModelStore(instance / "models")
-    for name in ("wine", "diabetes"):
-        store.add(name, lab_models[name].folder)
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(instance),
-            "LOAD_MODELS": "background",
-            "DATABASE_URL": f"sqlite:///{instance / 'labserve.db'}",
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    wait_until_ready(url)
-    yield url
-    server.shutdown()
-    thread.join(5)
-    close_app(app)
+    """A live labserve with the lab's wine classifier and diabetes regressor."""
+    folder = tmp_path_factory.mktemp("lab-live")
+    with serving(lab_app(trained_instance, lab_models, folder, ("wine", "diabetes"))) as url:
+        yield url
 
 
 # axe-core, from npm (scripts/install-test-services puts it here)

@@ -3,18 +3,13 @@ including a select for a categorical input, and submitted."""
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from labserve.models.store import ModelStore
-from labserve.web import close_app, create_app
-from tests.e2e.conftest import wait_until_ready
+from tests.e2e.conftest import lab_app, serving
 from tests.e2e.test_browser import shot
 from tests.model_fixtures import LabModel
 
@@ -27,27 +22,9 @@ def lab_server(
     lab_models: dict[str, LabModel],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    instance = tmp_path_factory.mktemp("lab-e2e")
-    shutil.copytree(trained_instance / "models", instance / "models")
-    store = ModelStore(instance / "models")
-    store.add("wine", lab_models["wine"].folder)
-    store.add("categorical", lab_models["categorical"].folder)
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(instance),
-            "LOAD_MODELS": "background",
-            "DATABASE_URL": f"sqlite:///{instance / 'labserve.db'}",
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    wait_until_ready(url)
-    yield url
-    server.shutdown()
-    thread.join(5)
-    close_app(app)
+    folder = tmp_path_factory.mktemp("lab-e2e")
+    with serving(lab_app(trained_instance, lab_models, folder, ("wine", "categorical"))) as url:
+        yield url
 
 
 def test_fill_a_generated_form_with_a_select(

@@ -8,14 +8,8 @@ from html.parser import HTMLParser
 import pytest
 from flask.testing import FlaskClient
 
-FEATURES = (
-    "radius_mean",
-    "texture_mean",
-    "smoothness_mean",
-    "texture_se",
-    "smoothness_se",
-    "symmetry_se",
-)
+from tests.conftest import FEATURES
+
 LABELS = [
     "Mean radius",
     "Mean texture",

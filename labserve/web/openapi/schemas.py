@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from labserve.db.audit import MAX_LIST_LIMIT
+from labserve.db.audit import EXPORT_FIELDS, MAX_LIST_LIMIT
+from labserve.models.tabular import WARNINGS_SCHEMA
 
 Schema = dict[str, Any]
 
@@ -22,15 +23,7 @@ ERROR: Schema = {
     },
 }
 
-WARNINGS: Schema = {
-    "type": "array",
-    "description": "inputs outside the training range (accepted, but flagged)",
-    "items": {
-        "type": "object",
-        "required": ["field", "message"],
-        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-    },
-}
+WARNINGS: Schema = WARNINGS_SCHEMA
 
 MODEL_INFO: Schema = {
     "type": "object",
@@ -192,19 +185,7 @@ VERSION_LIST: Schema = {
 
 AUDIT_RECORD: Schema = {
     "type": "object",
-    "required": [
-        "id",
-        "created_at",
-        "model",
-        "model_version",
-        "caller",
-        "request_id",
-        "rows",
-        "inputs",
-        "inputs_sha256",
-        "outputs",
-        "latency_ms",
-    ],
+    "required": list(EXPORT_FIELDS),  # what the API and `labserve audit export` both give
     "properties": {
         "id": {"type": "integer"},
         "created_at": {"type": "string", "description": "ISO 8601, UTC"},
@@ -220,6 +201,11 @@ AUDIT_RECORD: Schema = {
         "inputs_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "outputs": {"description": "the predictions (for a CSV file, the label counts)"},
         "latency_ms": {"type": "number", "minimum": 0},
+        "record_id": {
+            "type": ["string", "null"],
+            "description": "the record's unique id in the journal (null for records kept "
+            "before the journal)",
+        },
     },
 }
 
