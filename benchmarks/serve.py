@@ -34,6 +34,7 @@ from pathlib import Path
 TUTORIAL = "tutorial (gunicorn, 2 sync workers)"
 LABSERVE = "labserve (granian, 2 workers)"
 ECHO = "bare Flask echo (granian, 2 workers)"
+FLASK_LANE = "labserve, fast lane off (all through Flask)"
 
 ROW = {
     "radius_mean": 17.99,
@@ -316,6 +317,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--csv-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="run only servers whose name contains this (repeatable); skips the CSV timing",
+    )
     args = parser.parse_args()
     drive = drive_wrk if shutil.which("wrk") else drive_python
     python = sys.executable
@@ -354,6 +360,7 @@ def main() -> None:
                 ),
                 LABSERVE: (labserve, {}),
                 "labserve, audit log off": (labserve, {"LABSERVE_AUDIT": "false"}),
+                FLASK_LANE: (labserve, {"LABSERVE_FAST_LANE": "false"}),
                 ECHO: (
                     [
                         granian,
@@ -394,6 +401,8 @@ def main() -> None:
         for run in range(args.runs):
             port = free_port()
             for name, (cmd, extra) in servers(port).items():
+                if args.only and not any(part in name for part in args.only):
+                    continue
                 process = start(cmd, workdir, {**env, **extra}, port, "/api/diagnosis", "POST")
                 try:
                     drive(port, 2, args.connections, workdir)  # warm-up
@@ -412,7 +421,7 @@ def main() -> None:
             )
             for name, rs in results.items()
         }
-        tutorial, ceiling = med[TUTORIAL], med[ECHO]
+        tutorial, ceiling = med.get(TUTORIAL), med[ECHO]
         print(
             f"\nPOST /api/diagnosis, one row; {args.connections} connections, {args.seconds}s "
             f"per run, median of {args.runs} runs; load: {drive.__name__.removeprefix('drive_')}\n"
@@ -424,13 +433,23 @@ def main() -> None:
         for name, r in med.items():
             print(
                 f"{name:44} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.errors:7d} "
-                f"{r.rps / tutorial.rps:11.1f} {100 * r.rps / ceiling.rps:9.0f}%"
+                f"{r.rps / tutorial.rps if tutorial else float('nan'):11.1f} "
+                f"{100 * r.rps / ceiling.rps:9.0f}%"
             )
-        audit_off = med["labserve, audit log off"]
-        print(
-            f"\naudit log cost: {med[LABSERVE].rps:.0f} req/s with, {audit_off.rps:.0f} without "
-            f"({100 * (1 - med[LABSERVE].rps / audit_off.rps):+.1f}% throughput)"
-        )
+        labserve_result, audit_off = med.get(LABSERVE), med.get("labserve, audit log off")
+        if labserve_result and audit_off:
+            print(
+                f"\naudit log cost: {labserve_result.rps:.0f} req/s with, {audit_off.rps:.0f} "
+                f"without ({100 * (1 - labserve_result.rps / audit_off.rps):+.1f}% throughput)"
+            )
+        if labserve_result:
+            print(
+                f"labserve / echo: {100 * labserve_result.rps / ceiling.rps:.0f}% of the "
+                f"requests per second; p99 {labserve_result.p99_ms:.2f} ms against "
+                f"{ceiling.p99_ms:.2f} ms ({labserve_result.p99_ms / ceiling.p99_ms:.2f} x)"
+            )
+        if args.only:
+            return
 
         csv_path = workdir / "rows.csv"
         make_csv(csv_path, args.csv_rows)

@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,8 @@ from io import BytesIO
 from itertools import chain
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
+
+from labserve.access_log import AccessLog
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,11 @@ class BufferedWSGI:
         max_per_address: int,
         threads: int,
         inline: Callable[[Any, int], bool] | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self.app = app
+        #: One line per request (``labserve.access_log``), or None for no access log.
+        self.access_log = access_log
         #: Which requests (scope, body size) run on the event loop itself, without the two
         #: thread hand-overs: short ones that wait on nothing (``labserve.hardening``).
         self.inline = inline
@@ -74,24 +80,42 @@ class BufferedWSGI:
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
             return  # no websockets here
+        started = time.perf_counter()
         address = client_host(scope.client)
         if self.max_per_address and self.under_way[address] >= self.max_per_address:
-            refuse(
+            status = refuse(
                 protocol,
                 429,
                 "too_many_requests",
                 "too many requests under way from this address; wait for some to finish",
             )
+            self._log(scope, address, status, started, "-")
             return
         self.under_way[address] += 1
         try:
             body = await self._read_body(scope, protocol)
-            if body is not None:
-                await self._respond(scope, protocol, body, address)
+            if body is None:
+                self._log(scope, address, 408, started, "-")
+            else:
+                status, request_id = await self._respond(scope, protocol, body, address)
+                self._log(scope, address, status, started, request_id)
         finally:
             self.under_way[address] -= 1
             if not self.under_way[address]:
                 del self.under_way[address]
+
+    def _log(self, scope: Any, address: str, status: int, started: float, request_id: str) -> None:
+        if self.access_log is not None:
+            query = scope.query_string
+            self.access_log.write(
+                address,
+                scope.method,
+                f"{scope.path}?{query}" if query else scope.path,
+                scope.http_version,
+                status,
+                time.perf_counter() - started,
+                request_id,
+            )
 
     async def _read_body(self, scope: Any, protocol: Any) -> tuple[IO[bytes], int] | None:
         """The body in a buffer, with its size; None when a refusal was sent instead."""
@@ -138,7 +162,8 @@ class BufferedWSGI:
 
     async def _respond(
         self, scope: Any, protocol: Any, body: tuple[IO[bytes], int], address: str
-    ) -> None:
+    ) -> tuple[int, str]:
+        """Run the app and send its answer; its status and request id (for the access log)."""
         environ = wsgi_environ(scope, body[0], body[1], address)
         if self.inline is not None and self.inline(scope, body[1]):
             try:
@@ -146,7 +171,7 @@ class BufferedWSGI:
             finally:
                 body[0].close()
             protocol.response_bytes(status, headers, whole)
-            return
+            return status, request_id_in(headers)
         loop = asyncio.get_running_loop()
         try:
             status, headers, payload = await loop.run_in_executor(
@@ -156,6 +181,7 @@ class BufferedWSGI:
             body[0].close()
         if payload is not None:
             protocol.response_bytes(status, headers, payload)
+        return status, request_id_in(headers)
 
     def _call_app_inline(self, environ: dict[str, Any]) -> tuple[int, Headers, bytes]:
         """Run the app here, on the event loop, and collect its whole answer."""
@@ -223,11 +249,21 @@ def has_length(headers: Headers) -> bool:
     return any(name.lower() == "content-length" for name, _ in headers)
 
 
-def refuse(protocol: Any, status: int, code: str, message: str) -> None:
+def refuse(protocol: Any, status: int, code: str, message: str) -> int:
+    """Answer ``status`` with a JSON error and close the connection; the status."""
     body = json.dumps({"error": code, "message": message, "field": None}).encode()
     protocol.response_bytes(
         status, [("content-type", "application/json"), ("connection", "close")], body
     )
+    return status
+
+
+def request_id_in(headers: Headers) -> str:
+    """The answer's ``X-Request-ID`` (every app answer has one), else ``-``."""
+    for name, value in headers:
+        if name == "X-Request-ID" or name.lower() == "x-request-id":
+            return value
+    return "-"
 
 
 def client_host(client: str) -> str:

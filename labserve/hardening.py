@@ -17,6 +17,7 @@ import re
 import resource
 from typing import Any
 
+from labserve.access_log import AccessLog
 from labserve.buffered_wsgi import BufferedWSGI
 from labserve.settings import Settings
 
@@ -86,4 +87,5 @@ def guarded_app_from_settings(settings: Settings) -> Any:
         max_per_address=settings.max_requests_per_address,
         threads=settings.request_threads,
         inline=runs_inline,
+        access_log=AccessLog() if settings.access_log else None,
     )

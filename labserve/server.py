@@ -87,10 +87,6 @@ def preload_libraries() -> None:
             continue
 
 
-#: One line per request: time, client, request line, status, milliseconds.
-ACCESS_FORMAT = '[%(time)s] %(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
-
-
 def serve_workers(
     settings: Settings, worker_settings: Settings, host: str, port: int, workers: int
 ) -> None:
@@ -109,8 +105,7 @@ def serve_workers(
         respawn_failed_workers=True,
         websockets=False,  # the guard serves HTTP only; saying so at every start is noise
         log_level=LogLevels.warning,  # worker spawns are not news; failures are
-        log_access=worker_settings.access_log,
-        log_access_format=ACCESS_FORMAT,
+        log_access=False,  # labserve.access_log writes the lines (granian's cost 52 µs each)
         **hardening.granian_options(settings, workers),
     ).serve(
         target_loader=partial(hardening.guarded_app_from_settings, worker_settings),

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     request_threads: int = Field(
         default=32, ge=1, description="Threads per worker that run requests whose body arrived."
     )
+    fast_lane: bool = Field(
+        default=True,
+        description="Answer ordinary successful JSON predictions without Flask's per-request "
+        "machinery (same checks, record, metrics and bytes); false sends all through Flask.",
+    )
     rate_limit: str | None = Field(
         default=None, description="Requests per caller (key, else address), e.g. 600/minute."
     )

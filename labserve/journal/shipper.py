@@ -359,6 +359,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-backoff-seconds", type=float, default=30.0)
     parser.add_argument("--once", action="store_true", help="ship what is there, then exit")
     parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="lower this process's CPU priority by this much (0-19): requests come first",
+    )
+    parser.add_argument(
         "--exit-with-parent",
         action="store_true",
         help="stop (after a last round) when the process that started this one dies",
@@ -379,6 +385,8 @@ def _watch_parent(stop: threading.Event, parent: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a shipper until SIGTERM/SIGINT (or once, with ``--once``)."""
     arguments = parse_arguments(argv)
+    if arguments.nice > 0:
+        os.nice(min(arguments.nice, 19))
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     arguments.journal.mkdir(parents=True, exist_ok=True, mode=0o700)  # for the status file

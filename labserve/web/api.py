@@ -11,12 +11,13 @@ from labserve.db import list_predictions
 from labserve.db.audit import MAX_LIST_LIMIT
 from labserve.models.errors import InvalidInput, ModelNotReady
 from labserve.web.audit_log import get_audit_log
-from labserve.web.extension import get_registry
+from labserve.web.extension import get_registry, get_settings
 from labserve.web.json_body import read_json_body, require_object
 from labserve.web.persistence import get_database
 from labserve.web.predicting import (
-    check_batch_size,
+    PredictionResult,
     get_model,
+    predict_envelope,
     predict_rows,
     requested_version,
     whole_number,
@@ -25,7 +26,6 @@ from labserve.web.predicting import (
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 tutorial_api = Blueprint("tutorial_api", __name__, url_prefix="/api")
 
-PREDICT_KEYS = {"inputs", "parameters"}
 #: The models the tutorial's routes always meant (its contract names them).
 TUTORIAL_CLASSIFIER = "diagnosis"
 TUTORIAL_SUMMARIZER = "summarizer"
@@ -66,19 +66,12 @@ def model_versions(name: str) -> Any:
 def predict(name: str) -> Any:
     model = get_model(name, requested_version())  # unknown model: 404 before the body is judged
     body = require_object(read_json_body())
-    unknown = sorted(set(body) - PREDICT_KEYS)
-    if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
-    if "inputs" not in body:
-        raise InvalidInput("inputs: field required", field="inputs")
-    rows = check_batch_size(body["inputs"])
-    parameters = body.get("parameters")
-    if parameters is not None and not isinstance(parameters, dict):
-        raise InvalidInput("parameters must be a JSON object", field="parameters")
-    result = predict_rows(model, rows, parameters)
-    return jsonify(
-        {"model": result.model, "version": result.version, "predictions": result.predictions}
-    )
+    rows, parameters = predict_envelope(body, get_settings().max_batch_rows)
+    return jsonify(envelope_answer(predict_rows(model, rows, parameters)))
+
+
+def envelope_answer(result: PredictionResult) -> dict[str, Any]:
+    return {"model": result.model, "version": result.version, "predictions": result.predictions}
 
 
 @api.get("/predictions")
@@ -114,15 +107,17 @@ def tutorial_diagnosis() -> Any:
     if positive is None:
         raise ModelNotReady(model.name, "the tutorial route needs a binary classifier")
     body = require_object(read_json_body())
-    result = predict_rows(model, [body], row_prefix="")
+    return jsonify(diagnosis_answer(predict_rows(model, [body], row_prefix=""), positive))
+
+
+def diagnosis_answer(result: PredictionResult, positive: str) -> dict[str, Any]:
+    """The tutorial's answer: the label and the positive class's probability."""
     first = result.predictions[0]
-    return jsonify(
-        {
-            "diagnosis": first["label"],
-            "probability_malignant": first["probabilities"][positive],
-            "model_version": result.version,
-        }
-    )
+    return {
+        "diagnosis": first["label"],
+        "probability_malignant": first["probabilities"][positive],
+        "model_version": result.version,
+    }
 
 
 @tutorial_api.post("/prediction")

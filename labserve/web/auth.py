@@ -61,10 +61,14 @@ GUARDED_ONCE_KEYS_EXIST = {"audit:read"}
 
 
 def presented_key() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return request.headers.get("X-API-Key") or None
+    return key_in(request.headers.get("Authorization", ""), request.headers.get("X-API-Key"))
+
+
+def key_in(authorization: str, x_api_key: str | None) -> str | None:
+    """The key sent as ``Authorization: Bearer <key>``, else as ``X-API-Key``, else None."""
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return x_api_key or None
 
 
 def current_caller() -> Caller | None:

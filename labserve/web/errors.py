@@ -46,6 +46,10 @@ def wants_json() -> bool:
     return best == "application/json" and not request.accept_mimetypes.accept_html
 
 
+def audit_unavailable_message(exc: JournalUnavailable) -> str:
+    return f"the audit log cannot record this prediction ({exc.reason}); nothing was answered"
+
+
 def error_response(
     status: int, code: str, message: str, field: str | None = None
 ) -> tuple[Response | str, int]:
@@ -93,12 +97,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(JournalUnavailable)
     def audit_unavailable(exc: JournalUnavailable) -> Any:
         log.error("prediction refused, its audit record cannot be kept: %s", exc.reason)
-        return error_response(
-            503,
-            "audit_unavailable",
-            f"the audit log cannot record this prediction ({exc.reason}); nothing was answered",
-            None,
-        )
+        return error_response(503, "audit_unavailable", audit_unavailable_message(exc), None)
 
     @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(SQLAlchemyError)

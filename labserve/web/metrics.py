@@ -65,14 +65,24 @@ JOURNAL = {
 metrics = Blueprint("metrics", __name__)
 
 
+_rows_of: dict[str, Any] = {}  # label children, as in ``observe_request``
+_label_of: dict[tuple[str, str], Any] = {}
+
+
 def record_predictions(model: str, predictions: Iterable[dict[str, Any]], rows: int) -> None:
-    BATCH_ROWS.labels(model).observe(rows)
+    batch = _rows_of.get(model)
+    if batch is None:
+        batch = _rows_of[model] = BATCH_ROWS.labels(model)
+    batch.observe(rows)
     counts: dict[str, int] = {}
     for prediction in predictions:
         label = str(prediction.get("label", "none"))
         counts[label] = counts.get(label, 0) + 1
     for label, count in counts.items():
-        PREDICTIONS.labels(model, label).inc(count)
+        counter = _label_of.get((model, label))
+        if counter is None:
+            counter = _label_of[model, label] = PREDICTIONS.labels(model, label)
+        counter.inc(count)
 
 
 def record_model_load(model: str, seconds: float | None) -> None:
@@ -85,27 +95,33 @@ def route_label() -> str:
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
 
 
+_latency_of: dict[tuple[str, str], Any] = {}  # label children: a lock and a tuple less
+_count_of: dict[tuple[str, str, int], Any] = {}  # per request (rules and methods are few)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float | None) -> None:
+    """Count one answered request and its latency (None: it was never timed)."""
+    if seconds is not None:
+        timer = _latency_of.get((method, route))
+        if timer is None:
+            timer = _latency_of[method, route] = LATENCY.labels(method, route)
+        timer.observe(seconds)
+    counter = _count_of.get((method, route, status))
+    if counter is None:
+        counter = _count_of[method, route, status] = REQUESTS.labels(method, route, str(status))
+    counter.inc()
+
+
 def init_metrics(app: Flask) -> None:
     @app.before_request
     def start_timer() -> None:
         g.started = time.perf_counter()
 
-    latency_of: dict[tuple[str, str], Any] = {}  # label children: a lock and a tuple less
-    count_of: dict[tuple[str, str, int], Any] = {}  # per request (rules and methods are few)
-
     @app.after_request
     def observe(response: Response) -> Response:
         started = g.get("started")
-        method, route, status = request.method, route_label(), response.status_code
-        if started is not None:
-            timer = latency_of.get((method, route))
-            if timer is None:
-                timer = latency_of[method, route] = LATENCY.labels(method, route)
-            timer.observe(time.perf_counter() - started)
-        counter = count_of.get((method, route, status))
-        if counter is None:
-            counter = count_of[method, route, status] = REQUESTS.labels(method, route, str(status))
-        counter.inc()
+        elapsed = None if started is None else time.perf_counter() - started
+        observe_request(request.method, route_label(), response.status_code, elapsed)
         return response
 
     app.register_blueprint(metrics)

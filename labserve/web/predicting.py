@@ -15,7 +15,7 @@ from flask import request
 from labserve.db import AuditRecord
 from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, ServedModel
 from labserve.models.errors import InvalidInput
-from labserve.web.audit_log import get_audit_log
+from labserve.web.audit_log import AuditLog, get_audit_log
 from labserve.web.auth import caller_name
 from labserve.web.extension import get_registry, get_settings
 from labserve.web.limits import charge_rows  # issue 13: rows count against the row budget
@@ -30,6 +30,8 @@ class PredictionResult:
     predictions: list[Prediction]
 
 
+#: The fields of a ``/api/v1/models/<name>/predict`` body.
+PREDICT_KEYS = {"inputs", "parameters"}
 #: The largest version number a request may name (the API documentation says so).
 MAX_VERSION = 999_999_999
 
@@ -69,14 +71,34 @@ def get_model(name: str, version: str | None = None) -> ServedModel:
 
 
 def check_batch_size(rows: object, field: str = "inputs") -> Sequence[object]:
+    return checked_rows(rows, get_settings().max_batch_rows, field)
+
+
+def checked_rows(rows: object, limit: int, field: str = "inputs") -> Sequence[object]:
+    """``rows`` if it is a non-empty JSON array of at most ``limit`` rows; else InvalidInput."""
     if not isinstance(rows, list):
         raise InvalidInput(f"{field} must be a JSON array of objects", field=field)
     if not rows:
         raise InvalidInput(f"{field} must hold at least one row", field=field)
-    limit = get_settings().max_batch_rows
     if len(rows) > limit:
         raise InvalidInput(f"{field} holds {len(rows)} rows; the limit is {limit}", field=field)
     return rows
+
+
+def predict_envelope(
+    body: Mapping[str, Any], max_rows: int
+) -> tuple[Sequence[object], dict[str, Any] | None]:
+    """The rows and parameters of a ``{"inputs", "parameters"}`` body; else InvalidInput."""
+    unknown = sorted(set(body) - PREDICT_KEYS)
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
+    if "inputs" not in body:
+        raise InvalidInput("inputs: field required", field="inputs")
+    rows = checked_rows(body["inputs"], max_rows)
+    parameters = body.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise InvalidInput("parameters must be a JSON object", field="parameters")
+    return rows, parameters
 
 
 def predict_rows(
@@ -90,34 +112,57 @@ def predict_rows(
     """Validate and predict ``rows`` with ``model``; count and audit the result."""
     charge_rows(len(rows))  # issue 13: 429 when the caller's row budget cannot hold them
     started = time.perf_counter()
-    valid = model.validate(rows, row_prefix=row_prefix)
-    params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
-    predictions = model.predict_valid(valid, params)
-    record_predictions(model.name, predictions, len(valid))
-    audit(model, rows, parameters, predictions, started)
+    predictions = predictions_of(model, rows, parameters, row_prefix, parameter_prefix)
+    keep_record(
+        model,
+        rows,
+        parameters,
+        predictions,
+        started,
+        caller=caller_name(),
+        request_id=current_request_id(),
+        audit_log=get_audit_log(),
+    )
     return PredictionResult(model=model.name, version=model.version, predictions=predictions)
 
 
-def audit(
+def predictions_of(
+    model: ServedModel,
+    rows: Sequence[object],
+    parameters: Mapping[str, Any] | None,
+    row_prefix: str = ROW_PREFIX,
+    parameter_prefix: str = PARAMETER_PREFIX,
+) -> list[Prediction]:
+    """The model's answer for ``rows``, with no side effect (InvalidInput on a bad row)."""
+    valid = model.validate(rows, row_prefix=row_prefix)
+    params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
+    return model.predict_valid(valid, params)
+
+
+def keep_record(
     model: ServedModel,
     rows: Sequence[object],
     parameters: Mapping[str, Any] | None,
     predictions: list[Prediction],
     started: float,
+    *,
+    caller: str,
+    request_id: str,
+    audit_log: AuditLog | None,
 ) -> None:
-    """Journal the audit record before the answer goes out (``JournalUnavailable`` if not)."""
-    audit_log = get_audit_log()
-    if audit_log is None:
-        return
-    audit_log.record(
-        AuditRecord(
-            model=model.name,
-            model_version=model.version,
-            caller=caller_name(),
-            request_id=current_request_id(),
-            inputs={"rows": rows, "parameters": parameters} if parameters else rows,
-            outputs=predictions,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            rows=len(predictions),
+    """Journal the audit record before the answer goes out (``JournalUnavailable`` if not),
+    then count the predictions: a refused prediction is not counted as made."""
+    if audit_log is not None:
+        audit_log.record(
+            AuditRecord(
+                model=model.name,
+                model_version=model.version,
+                caller=caller,
+                request_id=request_id,
+                inputs={"rows": rows, "parameters": parameters} if parameters else rows,
+                outputs=predictions,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                rows=len(predictions),
+            )
         )
-    )
+    record_predictions(model.name, predictions, len(predictions))

@@ -57,11 +57,15 @@ def configure_logging(log_format: str, level: str) -> None:
     root.setLevel(level)
 
 
+def request_id_from(offered: str) -> str:
+    """The caller's ``X-Request-ID`` when it looks like an id, else a fresh one."""
+    return offered if ACCEPTABLE_ID.match(offered) else uuid.uuid4().hex
+
+
 def init_request_ids(app: Flask) -> None:
     @app.before_request
     def assign_request_id() -> None:
-        offered = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = offered if ACCEPTABLE_ID.match(offered) else uuid.uuid4().hex
+        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER, ""))
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:

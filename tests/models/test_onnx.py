@@ -274,3 +274,14 @@ def test_the_load_check_survives_odd_metadata(artifact_copy: Path) -> None:
 
 def test_an_empty_batch_predicts_nothing(served: Any) -> None:
     assert served.predict_valid([]) == []
+
+
+def test_the_direct_binding_answers_as_the_public_run(trained_instance: Path) -> None:
+    """``CompiledProbabilities`` calls onnxruntime's binding directly (a cheaper call);
+    its answers must be exactly those of the documented ``InferenceSession.run``."""
+    model_bytes = (diagnosis_folder(trained_instance) / ONNX_FILENAME).read_bytes()
+    compiled = exact_onnx.CompiledProbabilities(model_bytes)
+    assert compiled.run != compiled.session.run  # the direct call is in use here
+    X = load_training_data().X[:50]
+    (public,) = compiled.session.run([compiled.output_name], {compiled.input_name: X})
+    assert np.array_equal(compiled(X), np.asarray(public, dtype=np.float64))
