@@ -69,14 +69,17 @@ _AUXILIARIES = (
     r"|collectively|strongly|clearly|first|previously|thereby|additionally|finally"
 )
 _REPORTING_VERBS = (
-    r"show|demonstrat|find|found|observ|conclud|suggest|indicat|reveal|confirm|propos"
-    r"|hypothesi[sz]|report|establish|argu|predict|infer|impl|highlight|illustrat|prove"
-    r"|believ|determin|discover|note"
+    r"show(?:s|ed|n)?|demonstrat(?:e|es|ed)|find|finds|found|observ(?:e|es|ed)"
+    r"|conclud(?:e|es|ed)|suggest(?:s|ed)?|indicat(?:e|es|ed)|reveal(?:s|ed)?|confirm(?:s|ed)?"
+    r"|propos(?:e|es|ed)|hypothesi[sz](?:e|es|ed)|report(?:s|ed)?|establish(?:es|ed)?"
+    r"|argu(?:e|es|ed)|predict(?:s|ed)?|infer(?:s|red)?|impl(?:y|ies|ied)|highlight(?:s|ed)?"
+    r"|illustrat(?:e|es|ed)|prov(?:e|es|ed|en)|believ(?:e|es|ed)|determin(?:e|es|ed)"
+    r"|discover(?:s|ed)?|not(?:e|es|ed)"
 )
 #: A reporting frame before a finding: "we found that", "our results strongly suggest that".
 REPORTING_FRAME = re.compile(
     rf"(?:(?:here|thus|therefore|together|collectively|overall|finally),?\s+)?"
-    rf"(?:{_REPORTERS})\s+(?:(?:{_AUXILIARIES})\s+){{0,3}}(?:{_REPORTING_VERBS})\w*"
+    rf"(?:{_REPORTERS})\s+(?:(?:{_AUXILIARIES})\s+){{0,3}}(?:{_REPORTING_VERBS})"
     rf"(?:\s+here)?\s+that\s+",
     re.I,
 )
