@@ -22,6 +22,10 @@ LONGEST_WORD = 30
 ELLIPSIS = "…"
 
 _TOKEN = re.compile(r"\S+")
+#: The highest code point that Python (``str.isspace``, regex ``\s``) counts as whitespace.
+_LAST_SPACE = 0x3000
+#: Whether each code point up to one past ``_LAST_SPACE`` is whitespace (that last: no).
+_IS_SPACE = np.asarray([chr(c).isspace() for c in range(_LAST_SPACE + 2)], dtype=bool)
 
 
 def token_units(length: int) -> int:
@@ -37,6 +41,21 @@ def span_units(text: str, span: Span) -> int:
     return sum(token_units(len(token)) for token in tokens)
 
 
+def token_bounds(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Start and end offsets of every token (run of non-whitespace) of ``text``.
+
+    The same tokens as ``re.finditer(r"\\S+", text)``, found with array operations on the
+    code points: a regex match object per word made this a tenth of a short text's cost.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    solid = np.zeros(len(codes) + 2, dtype=np.int8)
+    solid[1:-1] = ~_IS_SPACE[np.minimum(codes, _LAST_SPACE + 1)]
+    edges = np.diff(solid)
+    starts = np.flatnonzero(edges == 1).astype(np.int64)
+    ends = np.flatnonzero(edges == -1).astype(np.int64)
+    return starts, ends
+
+
 def sentence_sizes(
     text: str, spans: Sequence[Span]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -44,9 +63,9 @@ def sentence_sizes(
     if not spans:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    bounds = np.asarray([match.span() for match in _TOKEN.finditer(text)], dtype=np.int64)
-    owner = sentence_index(spans, bounds[:, 0])
-    lengths = bounds[:, 1] - bounds[:, 0]
+    starts, ends = token_bounds(text)
+    owner = sentence_index(spans, starts)
+    lengths = ends - starts
     costs = np.maximum(1, -(-lengths // LONGEST_WORD))
     words = np.bincount(owner, minlength=len(spans)).astype(np.int64)
     units = np.bincount(owner, weights=costs, minlength=len(spans)).astype(np.int64)

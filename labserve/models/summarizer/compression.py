@@ -3,19 +3,24 @@
 A word budget of 40 words holds one or two sentences of a paper, so every word spent on a
 connective ("however,", "in addition,"), an introductory phrase ("in this study,", "to
 test this,") or a trailing side clause (", which ...", "; ...", ", suggesting ...") is a word
-of content lost. Each sentence may therefore also be offered without such a lead-in, without
-such a tail, or both, and the selection weighs these versions against the whole sentence (at
-most one version of a sentence is chosen). Every version is one contiguous stretch of the
-sentence, so it still points into the text; a version without its tail is printed with an
-ellipsis, as a cut sentence is.
+of content lost. The same holds for a reporting frame around a finding ("we found that ...",
+"our results indicate that ...", "these data suggest that ..."): the clause after "that" is a
+sentence of its own and states the finding itself. Each sentence may therefore also be
+offered without such a lead-in or frame, without such a tail, or both, and the selection
+weighs these versions against the whole sentence (at most one version of a sentence is
+chosen). Every version is one contiguous stretch of the sentence, so it still points into the
+text; a version without its tail is printed with an ellipsis, as a cut sentence is.
 
 The phrase lists are English grammar (connectives, subordinators, prepositions that open
-adverbial phrases, relative and participle clauses), not fitted to any corpus. A lead-in is
-dropped only where that leaves the capitalisation intact: in a text whose sentences start
-with a capital letter, only when what remains starts with one too (``However, IL-6 rose``),
-never to leave a sentence starting in lower case (``However, the dose``).
+adverbial phrases, relative and participle clauses, reporting verbs), not fitted to any
+corpus. A frame is dropped only when its verb reports (show, find, suggest, conclude ...), so
+that "that" opens a complement clause, never a relative one ("we identified genes that
+were ..."). A lead-in or frame is dropped only where that leaves the capitalisation intact:
+in a text whose sentences start with a capital letter, only when what remains starts with
+one too (``However, IL-6 rose``), never to leave a sentence starting in lower case
+(``However, the dose``).
 
-Cost: two bounded regex scans of one sentence; sentences longer than ``LONGEST_SHORTENED``
+Cost: three bounded regex scans of one sentence; sentences longer than ``LONGEST_SHORTENED``
 words are not shortened (they are cut to the budget instead, as before).
 """
 
@@ -54,6 +59,30 @@ _SUBORDINATE = (
 )
 #: A lead-in: a connective or an adverbial phrase, then a comma, at the start of a sentence.
 LEAD_IN = re.compile(rf"(?:{_LEAD_WORDS}|(?:{_SUBORDINATE})\b[^,;:.]{{0,120}}?)\s*,\s+", re.I)
+_REPORTERS = (
+    r"we|our (?:results|data|findings|observations|analyses|experiments|study|work)"
+    r"|(?:these|the present|the) (?:results|data|findings|observations|analyses|experiments)"
+    r"|this (?:study|work|paper|analysis|report)"
+)
+_AUXILIARIES = (
+    r"have|has|had|can|could|may|might|also|further|here|now|thus|therefore|together"
+    r"|collectively|strongly|clearly|first|previously|thereby|additionally|finally"
+)
+_REPORTING_VERBS = (
+    r"show(?:s|ed|n)?|demonstrat(?:e|es|ed)|find|finds|found|observ(?:e|es|ed)"
+    r"|conclud(?:e|es|ed)|suggest(?:s|ed)?|indicat(?:e|es|ed)|reveal(?:s|ed)?|confirm(?:s|ed)?"
+    r"|propos(?:e|es|ed)|hypothesi[sz](?:e|es|ed)|report(?:s|ed)?|establish(?:es|ed)?"
+    r"|argu(?:e|es|ed)|predict(?:s|ed)?|infer(?:s|red)?|impl(?:y|ies|ied)|highlight(?:s|ed)?"
+    r"|illustrat(?:e|es|ed)|prov(?:e|es|ed|en)|believ(?:e|es|ed)|determin(?:e|es|ed)"
+    r"|discover(?:s|ed)?|not(?:e|es|ed)"
+)
+#: A reporting frame before a finding: "we found that", "our results strongly suggest that".
+REPORTING_FRAME = re.compile(
+    rf"(?:(?:here|thus|therefore|together|collectively|overall|finally),?\s+)?"
+    rf"(?:{_REPORTERS})\s+(?:(?:{_AUXILIARIES})\s+){{0,3}}(?:{_REPORTING_VERBS})"
+    rf"(?:\s+here)?\s+that\s+",
+    re.I,
+)
 #: Where a trailing side clause starts: a semicolon, an opening parenthesis, or a comma and
 #: a relative pronoun, subordinator, participle or connective.
 TAIL = re.compile(
@@ -68,6 +97,13 @@ TAIL = re.compile(
 
 def _words(text: str, start: int, end: int) -> int:
     return len(text[start:end].split())
+
+
+def _keeps_a_sentence(text: str, first: int, end: int, *, cased: bool) -> bool:
+    """Whether ``text[first:end]`` is long enough, and capitalised as the text's sentences are."""
+    if first >= end:
+        return False
+    return not (cased and text[first].islower()) and _words(text, first, end) >= MIN_KEPT_WORDS
 
 
 def shortenings(text: str, span: Span, *, cased: bool) -> list[tuple[Span, bool]]:
@@ -88,10 +124,12 @@ def shortenings(text: str, span: Span, *, cased: bool) -> list[tuple[Span, bool]
         return []
     starts = [start]
     lead = LEAD_IN.match(text, start, end)
-    if lead is not None and lead.end() < end:
-        following = text[lead.end()]
-        if not (cased and following.islower()) and _words(text, lead.end(), end) >= MIN_KEPT_WORDS:
-            starts.append(lead.end())
+    if lead is not None and _keeps_a_sentence(text, lead.end(), end, cased=cased):
+        starts.append(lead.end())
+    frame = REPORTING_FRAME.match(text, start, end)
+    if frame is not None and _keeps_a_sentence(text, frame.end(), end, cased=cased):
+        starts.append(frame.end())
+    starts = list(dict.fromkeys(starts))
     ends = [(end, False)]
     for tail in TAIL.finditer(text, start, end):
         if len(ends) > MAX_TAIL_CUTS:

@@ -198,6 +198,15 @@ def sentence_vectors(sentences: Sequence[str]) -> sp.csr_matrix:
     return term_vectors(lower_same_length("\n".join(sentences)), spans)
 
 
+def _row_dots(vectors: sp.csr_matrix, dense: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each row's dot product with ``dense`` and with itself."""
+    n = vectors.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(vectors.indptr))
+    dots = np.bincount(rows, weights=vectors.data * dense[vectors.indices], minlength=n)
+    self_norms = np.bincount(rows, weights=vectors.data * vectors.data, minlength=n)
+    return np.asarray(dots, dtype=np.float64), np.asarray(self_norms, dtype=np.float64)
+
+
 def centrality(vectors: sp.csr_matrix) -> FloatArray:
     """Cosine similarity of each row to the centroid of the OTHER rows (0 for empty rows).
 
@@ -205,11 +214,10 @@ def centrality(vectors: sp.csr_matrix) -> FloatArray:
     is similar to the centroid through its own contribution to it.
     """
     n, width = vectors.shape
-    columns = vectors.indices
-    centroid = np.bincount(columns, weights=vectors.data, minlength=width)
-    rows = np.repeat(np.arange(n), np.diff(vectors.indptr))
-    dots = np.bincount(rows, weights=vectors.data * centroid[columns], minlength=n)
-    self_norms = np.bincount(rows, weights=vectors.data * vectors.data, minlength=n)  # 1 or 0
+    centroid = np.asarray(
+        np.bincount(vectors.indices, weights=vectors.data, minlength=width), dtype=np.float64
+    )
+    dots, self_norms = _row_dots(vectors, centroid)  # self_norms: 1 or 0
     rest = np.sqrt(np.maximum(float(centroid @ centroid) - 2 * dots + self_norms, 0.0))
     similarity: FloatArray = np.divide(dots - self_norms, rest, out=np.zeros(n), where=rest > 1e-12)
     return similarity
@@ -287,6 +295,20 @@ class DocumentScores:
         vectors, _ = _tfidf(rows, self.words.content_columns[words], len(pieces), width, self.idf)
         return vectors
 
+    def _entries(self, sentences: IntArray, columns: IntArray) -> FloatArray:
+        """``vectors[sentences[i], columns[i]]`` for each ``i`` (0 where the entry is empty)."""
+        matrix = self.vectors
+        if not matrix.nnz:
+            return np.zeros(len(sentences))
+        width = matrix.shape[1]
+        # Rows are built sorted by (row, column), so the flat keys of the entries ascend.
+        keys = np.repeat(np.arange(matrix.shape[0]) * width, np.diff(matrix.indptr))
+        keys += matrix.indices
+        wanted = sentences * width + columns
+        found = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        entries: FloatArray = np.where(keys[found] == wanted, matrix.data[found], 0.0)
+        return entries
+
     def piece_quality(
         self, pieces: Sequence[Span], owners: Sequence[int], units: Sequence[int]
     ) -> tuple[FloatArray, sp.csr_matrix]:
@@ -296,13 +318,18 @@ class DocumentScores:
         sentence left out, as for whole sentences), times the owner's cue and position weight.
         """
         vectors = self.piece_vectors(pieces)
-        owner_rows = self.vectors[list(owners)]
-        # cos(piece, centroid - owner), all sparse: the centroid is dense but one vector.
-        to_centroid = vectors @ self.centroid
-        to_owner = np.asarray(vectors.multiply(owner_rows).sum(axis=1)).ravel()
-        owner_to_centroid = owner_rows @ self.centroid
-        owner_norms = np.asarray(owner_rows.multiply(owner_rows).sum(axis=1)).ravel()
-        rest = float(self.centroid @ self.centroid) - 2 * owner_to_centroid + owner_norms
+        owner = np.asarray(owners, dtype=np.int64)
+        # cos(piece, centroid - owner) from the nonzero entries: scipy's sparse row indexing
+        # and products cost more than this arithmetic on a text's few dozen pieces.
+        rows = np.repeat(np.arange(len(pieces)), np.diff(vectors.indptr))
+        along = vectors.data * self.centroid[vectors.indices]
+        to_centroid = np.bincount(rows, weights=along, minlength=len(pieces))
+        shared = vectors.data * self._entries(owner[rows], vectors.indices)
+        to_owner = np.bincount(rows, weights=shared, minlength=len(pieces))
+        owner_to_centroid, owner_norms = _row_dots(self.vectors, self.centroid)
+        rest = (
+            float(self.centroid @ self.centroid) - 2 * owner_to_centroid[owner] + owner_norms[owner]
+        )
         rest_norms = np.sqrt(np.maximum(rest, 0.0))
         dots = to_centroid - to_owner
         cosine = np.divide(dots, rest_norms, out=np.zeros(len(pieces)), where=rest_norms > 1e-12)

@@ -77,7 +77,8 @@ NUMBERED: frozenset[str] = frozenset(
 MAX_PUNKT_ENDS = 50_000
 
 _PLAIN_BREAK = re.compile(r"[.!?]+[\"'’”)\]]*(\s+)|\n[^\S\n]*\n\s*")
-_LAST_WORD = re.compile(r"(\S+)\.$")
+#: Characters read from the end of a sentence to find its last word.
+_TAIL_CHARS = 64
 _NUMBERISH_START = re.compile(r"^[\[(]?\S*\d")
 _PLAIN_LOWER_WORD = re.compile(r"[a-z]+(?![\w-])")
 # A number, a unit Punkt takes for an abbreviation, a period, then a capitalised word.
@@ -96,10 +97,15 @@ def _tokenizer() -> PunktSentenceTokenizer:
 
 def _tail_abbreviation(sentence: str) -> str | None:
     """The lower-cased word before the final period, or None if the sentence ends otherwise."""
-    match = _LAST_WORD.search(sentence)
-    if match is None:
+    if not sentence.endswith("."):
         return None
-    return match.group(1).lstrip("([\"'").lower()
+    # The last token, read from the end: a regex search for it tries every position of the
+    # sentence. Only its last characters matter (abbreviations are short), so a token longer
+    # than the tail read is kept as a long (never abbreviation) string all the same.
+    token = sentence[-_TAIL_CHARS:].rsplit(None, 1)[-1]
+    if len(token) < 2:
+        return None
+    return token[:-1].lstrip("([\"'").lower()
 
 
 def _should_join(previous: str, following: str, *, cased: bool) -> bool:
@@ -150,6 +156,8 @@ def _tight(text: str, start: int, end: int) -> Span | None:
 
 
 def _split_after_units(text: str, start: int, end: int) -> list[Span]:
+    if text.find(".", start, end - 2) < 0:  # no period with room for a sentence after it
+        return [(start, end)]
     pieces: list[Span] = []
     begin = start
     for match in _UNIT_END.finditer(text, start, end):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -11,6 +13,7 @@ from labserve.models.summarizer.budget import (
     cut_span,
     sentence_sizes,
     span_units,
+    token_bounds,
     token_units,
 )
 from labserve.models.summarizer.selection import REDUNDANCY, choose_sentences
@@ -22,6 +25,24 @@ from labserve.models.summarizer.sentences import sentence_spans
 )
 def test_overlong_tokens_count_as_several_words(length: int, units: int) -> None:
     assert token_units(length) == units
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "one",
+        " two  words ",
+        "tabs\tand\nnew\r\nlines\x0bvertical\x0cfeed\x1cfile\x1fseparators",
+        "no\u00a0break\u2003em\u3000ideographic\u3001comma \u2028line\x85next",
+        "“quoted” café … 😀 astral \ud800 lone surrogate",
+    ],
+)
+def test_token_bounds_are_the_runs_of_non_whitespace(text: str) -> None:
+    starts, ends = token_bounds(text)
+    expected = [match.span() for match in re.finditer(r"\S+", text)]
+    assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == expected
 
 
 def test_sentence_sizes_match_span_units() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from labserve.models.summarizer.budget import ELLIPSIS
 from labserve.models.summarizer.compression import LONGEST_SHORTENED, shortenings
 from labserve.models.summarizer.extractive import extract
@@ -34,6 +36,47 @@ def test_a_lead_in_is_kept_where_dropping_it_would_leave_a_lower_case_start() ->
     assert all(not text.startswith("the") for text, _ in versions(lower, cased=True))
     upper = "However, IL-6 secretion rose twofold after cisplatin in all eleven cell lines."
     assert ("IL-6 secretion rose twofold after cisplatin in all eleven cell lines.", False) in (
+        versions(upper, cased=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "we found that ",
+        "our results indicate that ",
+        "these data strongly suggest that ",
+        "we have shown here that ",
+        "here, we show that ",
+        "this study reveals that ",
+    ],
+)
+def test_a_reporting_frame_is_dropped_to_leave_the_finding(frame: str) -> None:
+    finding = "the repressor limits growth of the mutant strain in rich medium."
+    assert (finding, False) in versions(frame + finding, cased=False)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # "that" opens a relative clause here: what follows is no sentence.
+        "we identified twelve genes that were induced by heat in both species.",
+        "our results include a list of mutants that grow slowly in rich medium.",
+        "we used the strain that was isolated from the soil in the previous year.",
+        # A verb that merely starts like a reporting one ("impl-ies") does not report.
+        "we implemented that model in the simulation of every strain grown in medium.",
+    ],
+)
+def test_a_that_after_a_non_reporting_verb_is_never_a_frame(sentence: str) -> None:
+    starts = {text.split()[0] for text, _ in versions(sentence, cased=False)}
+    assert starts <= {sentence.split()[0]}
+
+
+def test_a_frame_is_kept_where_dropping_it_would_leave_a_lower_case_start() -> None:
+    lower = "We found that the repressor limits growth of the mutant strain in rich medium."
+    assert all(not text.startswith("the") for text, _ in versions(lower, cased=True))
+    upper = "We found that IL-6 secretion rose twofold after cisplatin in all eleven lines."
+    assert ("IL-6 secretion rose twofold after cisplatin in all eleven lines.", False) in (
         versions(upper, cased=True)
     )
 

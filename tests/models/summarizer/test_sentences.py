@@ -115,6 +115,17 @@ def test_in_cased_text_a_lower_case_start_is_still_joined() -> None:
     assert split_sentences(text)[0] == "Values are given in approx. units here."
 
 
+def test_a_sentence_ending_in_a_long_token_is_still_joined_after_a_false_break() -> None:
+    # The last word is read from the sentence's end only; a token far longer than any
+    # abbreviation still counts as a word before the period (a lower-case start joins).
+    long_token = "ACGT" * 40
+    text = f"The primer was {long_token}. and then it was used. The next sentence is fine."
+    assert split_sentences(text) == [
+        f"The primer was {long_token}. and then it was used.",
+        "The next sentence is fine.",
+    ]
+
+
 def test_spans_are_tight_verbatim_and_in_order() -> None:
     text = "  First one here.\n\n  Second\none, wrapped.   Third (Fig. 2) ends.  "
     spans = sentence_spans(text)
