@@ -83,6 +83,9 @@ REPORTING_FRAME = re.compile(
     rf"(?:\s+here)?\s+that\s+",
     re.I,
 )
+#: What follows a comma inside a list rather than after a lead-in: "transcriptomics and
+#: histology were used" after "in the present study a combination of metabolomics, ".
+LIST_GOES_ON = re.compile(r"(?:[\w-]+\s+){0,2}?[\w-]+\s*(?:,\s|\s(?:and|or)\s)", re.I)
 #: Where a trailing side clause starts: a semicolon, an opening parenthesis, or a comma and
 #: a relative pronoun, subordinator, participle or connective.
 TAIL = re.compile(
@@ -124,7 +127,11 @@ def shortenings(text: str, span: Span, *, cased: bool) -> list[tuple[Span, bool]
         return []
     starts = [start]
     lead = LEAD_IN.match(text, start, end)
-    if lead is not None and _keeps_a_sentence(text, lead.end(), end, cased=cased):
+    if (
+        lead is not None
+        and _keeps_a_sentence(text, lead.end(), end, cased=cased)
+        and LIST_GOES_ON.match(text, lead.end(), end) is None  # a list's comma: not a lead-in
+    ):
         starts.append(lead.end())
     frame = REPORTING_FRAME.match(text, start, end)
     if frame is not None and _keeps_a_sentence(text, frame.end(), end, cased=cased):

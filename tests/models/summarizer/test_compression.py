@@ -40,6 +40,18 @@ def test_a_lead_in_is_kept_where_dropping_it_would_leave_a_lower_case_start() ->
     )
 
 
+def test_a_comma_inside_a_list_is_not_the_end_of_a_lead_in() -> None:
+    """Dropping "in the present study a combination of metabolomics," would say that only
+    transcriptomics and histology were used: the meaning would change."""
+    sentence = (
+        "in the present study a combination of metabolomics, transcriptomics and histology "
+        "were used to describe the response of the liver to the diet."
+    )
+    assert all(
+        text.startswith("in the present study") for text, _ in versions(sentence, cased=False)
+    )
+
+
 @pytest.mark.parametrize(
     "frame",
     [
