@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,13 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [b"{}"]
 
 
+def serve(guard: BufferedWSGI, scope: Scope, body: bytes) -> None:
+    """One request through the guard, on an event loop of its own thread (a test that ran
+    before may have left a loop running in this one)."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(lambda: asyncio.run(guard.__rsgi__(scope, Protocol(body)))).result()
+
+
 @pytest.mark.parametrize("inline", [True, False])
 def test_the_guard_logs_each_answer_and_each_refusal(pipe: tuple[int, int], inline: bool) -> None:
     read, write = pipe
@@ -105,10 +113,10 @@ def test_the_guard_logs_each_answer_and_each_refusal(pipe: tuple[int, int], inli
     made = Scope(
         "/made", query_string="a=1", headers={"content-length": "2", "x-request-id": "r-1"}
     )
-    asyncio.run(guard.__rsgi__(made, Protocol(b"{}")))
-    asyncio.run(guard.__rsgi__(Scope("/gone", method="GET"), Protocol(b"")))
+    serve(guard, made, b"{}")
+    serve(guard, Scope("/gone", method="GET"), b"")
     guard.under_way["127.0.0.1"] = 1  # as if a request of this client were under way
-    asyncio.run(guard.__rsgi__(Scope("/made", method="GET"), Protocol(b"")))
+    serve(guard, Scope("/made", method="GET"), b"")
     guard.pool.shutdown()
     found = [LINE.match(line).groups() for line in lines_in(read)]  # type: ignore[union-attr]
     assert [(g[1], g[2], g[4]) for g in found] == [

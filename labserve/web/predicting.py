@@ -17,7 +17,7 @@ from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, Serve
 from labserve.models.errors import InvalidInput
 from labserve.web.audit_log import AuditLog, get_audit_log
 from labserve.web.auth import caller_name
-from labserve.web.extension import get_registry, get_settings
+from labserve.web.extension import get_registry
 from labserve.web.limits import charge_rows  # issue 13: rows count against the row budget
 from labserve.web.metrics import record_predictions
 from labserve.web.request_context import current_request_id
@@ -68,10 +68,6 @@ def get_model(name: str, version: str | None = None) -> ServedModel:
     model = get_registry().get(name, version)
     model.require_ready()
     return model
-
-
-def check_batch_size(rows: object, field: str = "inputs") -> Sequence[object]:
-    return checked_rows(rows, get_settings().max_batch_rows, field)
 
 
 def checked_rows(rows: object, limit: int, field: str = "inputs") -> Sequence[object]:
