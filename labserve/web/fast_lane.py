@@ -79,6 +79,8 @@ class FastLane:
         self.audit_log = extensions.get(audit_module.EXTENSION_KEY)
         self.database = extensions.get(persistence.EXTENSION_KEY)
         self.limits = extensions[limits_module.EXTENSION_KEY]
+        #: A body Flask would refuse as too large (413) is Flask's to refuse.
+        self.max_body_bytes = min(MAX_BODY_BYTES, self.settings.max_content_length)
         #: With request or row budgets every request is counted by Flask's hooks.
         self.open = self.limits.requests is None and self.limits.rows is None
 
@@ -107,7 +109,7 @@ class FastLane:
         if (
             content_type.partition(";")[0].strip().lower() != "application/json"
             or not length.isdigit()
-            or int(length) > MAX_BODY_BYTES
+            or int(length) > self.max_body_bytes
         ):
             return None
         started = time.perf_counter()

@@ -186,6 +186,18 @@ def test_a_key_without_the_predict_scope_and_required_keys_go_to_flask(
         close_app(app)
 
 
+def test_a_body_over_the_apps_own_limit_goes_to_flask(app_config: dict[str, Any]) -> None:
+    app = create_app({**app_config, "MAX_CONTENT_LENGTH": 1024})
+    try:
+        spy = Spy(app)
+        body = {"inputs": [ROW] * 10}  # ~1,500 bytes: under the lane's own bound, over the app's
+        answer = app.test_client().post("/api/v1/models/diagnosis/predict", json=body)
+        assert answer.status_code == 413
+        assert spy.handed_over == 1
+    finally:
+        close_app(app)
+
+
 def test_rate_limits_switch_the_lane_off(app_config: dict[str, Any]) -> None:
     app = create_app({**app_config, "RATE_LIMIT": "2/minute"})
     try:
