@@ -207,19 +207,31 @@ def _row_dots(vectors: sp.csr_matrix, dense: FloatArray) -> tuple[FloatArray, Fl
     return np.asarray(dots, dtype=np.float64), np.asarray(self_norms, dtype=np.float64)
 
 
-def centrality(vectors: sp.csr_matrix) -> FloatArray:
+def centroid_geometry(vectors: sp.csr_matrix) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The rows' centroid, each row's dot product with it, and each row's with itself."""
+    centroid = np.asarray(
+        np.bincount(vectors.indices, weights=vectors.data, minlength=vectors.shape[1]),
+        dtype=np.float64,
+    )
+    dots, self_norms = _row_dots(vectors, centroid)  # self_norms: 1 or 0
+    return centroid, dots, self_norms
+
+
+def centrality(
+    vectors: sp.csr_matrix,
+    geometry: tuple[FloatArray, FloatArray, FloatArray] | None = None,
+) -> FloatArray:
     """Cosine similarity of each row to the centroid of the OTHER rows (0 for empty rows).
 
     Leaving the sentence itself out matters in short texts: otherwise an off-topic sentence
-    is similar to the centroid through its own contribution to it.
+    is similar to the centroid through its own contribution to it. ``geometry`` is
+    ``centroid_geometry(vectors)`` when the caller has it already.
     """
-    n, width = vectors.shape
-    centroid = np.asarray(
-        np.bincount(vectors.indices, weights=vectors.data, minlength=width), dtype=np.float64
-    )
-    dots, self_norms = _row_dots(vectors, centroid)  # self_norms: 1 or 0
+    centroid, dots, self_norms = geometry or centroid_geometry(vectors)
     rest = np.sqrt(np.maximum(float(centroid @ centroid) - 2 * dots + self_norms, 0.0))
-    similarity: FloatArray = np.divide(dots - self_norms, rest, out=np.zeros(n), where=rest > 1e-12)
+    similarity: FloatArray = np.divide(
+        dots - self_norms, rest, out=np.zeros(vectors.shape[0]), where=rest > 1e-12
+    )
     return similarity
 
 
@@ -270,7 +282,8 @@ class DocumentScores:
     exponent: float
     words: _Words
     idf: FloatArray
-    centroid: FloatArray
+    #: ``centroid_geometry(vectors)``: the centroid, and each sentence's dot products.
+    geometry: tuple[FloatArray, FloatArray, FloatArray]
 
     def density(self, pieces: Sequence[Span], units: Sequence[int] | IntArray) -> FloatArray:
         """Expected summary words per budget word of each stretch ``(start, end)``."""
@@ -322,14 +335,12 @@ class DocumentScores:
         # cos(piece, centroid - owner) from the nonzero entries: scipy's sparse row indexing
         # and products cost more than this arithmetic on a text's few dozen pieces.
         rows = np.repeat(np.arange(len(pieces)), np.diff(vectors.indptr))
-        along = vectors.data * self.centroid[vectors.indices]
+        centroid, owner_to_centroid, owner_norms = self.geometry
+        along = vectors.data * centroid[vectors.indices]
         to_centroid = np.bincount(rows, weights=along, minlength=len(pieces))
         shared = vectors.data * self._entries(owner[rows], vectors.indices)
         to_owner = np.bincount(rows, weights=shared, minlength=len(pieces))
-        owner_to_centroid, owner_norms = _row_dots(self.vectors, self.centroid)
-        rest = (
-            float(self.centroid @ self.centroid) - 2 * owner_to_centroid[owner] + owner_norms[owner]
-        )
+        rest = float(centroid @ centroid) - 2 * owner_to_centroid[owner] + owner_norms[owner]
         rest_norms = np.sqrt(np.maximum(rest, 0.0))
         dots = to_centroid - to_owner
         cosine = np.divide(dots, rest_norms, out=np.zeros(len(pieces)), where=rest_norms > 1e-12)
@@ -353,12 +364,12 @@ def document_scores(
     weight = cue_weights(lowered, spans)
     weight *= np.where(layout.summarising, 1.0 + SUMMARISING_WEIGHT, 1.0)
     weight *= np.where(layout.opening, 1.0 + OPENING_WEIGHT, 1.0)
-    relevance = np.maximum(centrality(vectors), 0.0) * weight
+    geometry = centroid_geometry(vectors)
+    relevance = np.maximum(centrality(vectors, geometry), 0.0) * weight
     exponent = min(1.0, max(MIN_RELEVANCE_EXPONENT, EVIDENCE_WORDS / max(len(words.starts), 1)))
     if units is None:
         units = sentence_sizes(text, spans)[1]
-    centroid = np.asarray(vectors.sum(axis=0), dtype=np.float64).ravel()
-    scores = DocumentScores(np.zeros(0), vectors, weight, exponent, words, idf, centroid)
+    scores = DocumentScores(np.zeros(0), vectors, weight, exponent, words, idf, geometry)
     quality: FloatArray = relevance**exponent * scores.density(spans, units)
     return replace(scores, quality=quality)
 
