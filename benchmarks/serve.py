@@ -343,6 +343,12 @@ def main() -> None:
         def servers(port: int) -> dict[str, tuple[list[str], dict[str, str]]]:
             """name -> (command, extra environment)."""
             gunicorn, granian = str(bindir / "gunicorn"), str(bindir / "granian")
+
+            def granian_echo(interface: str, target: str) -> list[str]:
+                """The echo app under granian, 2 workers, with one of its interfaces."""
+                address = ["--host", "127.0.0.1", "--port", str(port)]
+                return [granian, "--interface", interface, "--workers", "2", *address, target]
+
             labserve = [
                 str(bindir / "labserve"),
                 "serve",
@@ -361,36 +367,8 @@ def main() -> None:
                 LABSERVE: (labserve, {}),
                 "labserve, audit log off": (labserve, {"LABSERVE_AUDIT": "false"}),
                 FLASK_LANE: (labserve, {"LABSERVE_FAST_LANE": "false"}),
-                ECHO: (
-                    [
-                        granian,
-                        "--interface",
-                        "wsgi",
-                        "--workers",
-                        "2",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                        "echo_app:app",
-                    ],
-                    {},
-                ),
-                GUARDED_ECHO: (
-                    [
-                        granian,
-                        "--interface",
-                        "rsgi",
-                        "--workers",
-                        "2",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                        "echo_app:guarded",
-                    ],
-                    {},
-                ),
+                ECHO: (granian_echo("wsgi", "echo_app:app"), {}),
+                GUARDED_ECHO: (granian_echo("rsgi", "echo_app:guarded"), {}),
                 "bare Flask echo (gunicorn, 2 sync workers)": (
                     [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "echo_app:app"],
                     {},
