@@ -3,7 +3,8 @@
 For each fsync policy (never, interval, always) and 1 or 8 appending threads: appends per
 second (all threads together, wall clock) and the p50/p99 latency of one ``append`` in
 microseconds, each the median of ``--runs`` runs on a fresh journal folder. "encode only" is
-the record's JSON line without any write: the floor any journal pays on the request thread.
+the record's line (packed, as ``full`` mode writes it) without any write: the floor any journal
+pays on the request thread.
 Then shipping: records per second from a journal of ``--ship-records`` records into a fresh
 SQLite database (and PostgreSQL with ``--postgres-url``), batch of 500, median of the runs.
 

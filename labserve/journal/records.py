@@ -1,18 +1,32 @@
 """An audit record as a journal line and back: exactly the row the shipper inserts.
 
-The row is built when the record is appended, not when it is shipped, for two reasons: in
-``hash`` mode the inputs must never reach the disk, only their sha256; and whatever the
-database would refuse (a NUL, a lone surrogate, a name longer than its column) is made valid
-here, so one bad record cannot stall the shipper for the records behind it.
+A line holds one of two bodies, and ``decode_row`` gives the same row for both:
+
+- packed (``full`` mode, the default): ``~`` and the base64 of the record's fields as a
+  ``marshal`` tuple. The request thread pays for it, and packing is five times cheaper than
+  writing canonical JSON (floats are copied as bytes, not formatted). The shipper makes the
+  row: canonical JSON, its sha256, text the database accepts.
+- JSON (``hash`` mode, and any record that ``marshal`` cannot pack): the row itself, built on
+  the request thread. In ``hash`` mode the inputs must never reach the disk, only their
+  sha256, so the row has to be made before the write.
+
+Either way whatever the database would refuse (a NUL, a lone surrogate, a name longer than its
+column) is made valid before insert, and a body that cannot be made a row is an
+``InvalidRow``, which the shipper sets aside, so one bad record never stalls the ones behind
+it. ``marshal`` reads only data (no code runs on load, unlike pickle); a packed body is only
+read after its line's checksum matched, from the journal folder that only labserve writes.
 """
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
+import marshal
 import math
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring as _quote
 from typing import Any, TypedDict
 
@@ -118,11 +132,62 @@ _ROW_FORMAT = (
     '"request_id":%s,"rows":%d,"inputs":%s,"inputs_sha256":"%s","outputs":%s,"latency_ms":%s}'
 )
 
+PACKED_MARK = b"~"
+PACK_VERSION = 1
+MARSHAL_FORMAT = 4  # readable by every Python 3 since 3.4: segments outlive upgrades
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
 
 def encode_record(record: AuditRecord, record_id: str, mode: InputsMode) -> bytes:
-    """The complete journal line (checksum, JSON, newline) for ``record``."""
-    inputs, inputs_utf8 = storable_json(record.inputs)
+    """The complete journal line (checksum, body, newline) for ``record``: packed in ``full``
+    mode when ``marshal`` can pack it, else the row's JSON."""
+    if mode == "full":
+        packed = _packed(record, record_id)
+        if packed is not None:
+            return encode_frame(PACKED_MARK + binascii.b2a_base64(packed, newline=False))
+    return _json_line(record, record_id, mode)
+
+
+def _packed(record: AuditRecord, record_id: str) -> bytes | None:
+    """The record's fields as ``marshal`` bytes, or None when they would not read back equal.
+
+    ``marshal`` packs any object with a buffer (a numpy number, array or string) as raw
+    bytes, silently, so the bytes are read back and compared: only plain Python data passes
+    (a NaN, never equal to itself, goes the JSON way too). The check costs a fifth of the
+    JSON it replaces.
+    """
     created = record.created_at
+    micros = time.time_ns() // 1000 if created is None else _micros_since_epoch(created)
+    fields = (
+        PACK_VERSION,
+        record_id,
+        micros,
+        record.model,
+        record.model_version,
+        record.caller,
+        record.request_id,
+        record.rows,
+        record.inputs,
+        record.outputs,
+        record.latency_ms,
+    )
+    try:
+        packed = marshal.dumps(fields, MARSHAL_FORMAT)
+        return packed if marshal.loads(packed) == fields else None
+    except ValueError:  # unmarshallable, or an array's ambiguous equality
+        return None
+
+
+def _micros_since_epoch(created: datetime) -> int:
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return (created - _EPOCH) // _MICROSECOND
+
+
+def _json_line(record: AuditRecord, record_id: str, mode: InputsMode) -> bytes:
+    inputs, inputs_utf8 = storable_json(record.inputs)
+    created = record.created_at or datetime.now(UTC)
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
     body = _ROW_FORMAT % (
@@ -141,8 +206,48 @@ def encode_record(record: AuditRecord, record_id: str, mode: InputsMode) -> byte
     return encode_frame(body.encode("utf-8"))
 
 
+def _unpacked_row(body: bytes) -> JournalRow:
+    """The row of a packed body, made exactly as ``_json_line`` would have made it."""
+    try:
+        fields = marshal.loads(binascii.a2b_base64(body[len(PACKED_MARK) :], strict_mode=True))
+    except (binascii.Error, ValueError, EOFError, TypeError) as exc:
+        raise InvalidRow(f"a packed journal line that cannot be read: {exc}") from exc
+    if not isinstance(fields, tuple) or len(fields) != 11 or fields[0] != PACK_VERSION:
+        raise InvalidRow("a packed journal line of an unknown layout")
+    _, record_id, micros, model, version, caller, request_id, rows, inputs, outputs, latency = (
+        fields
+    )
+    if not isinstance(record_id, str) or isinstance(micros, bool) or not isinstance(micros, int):
+        raise InvalidRow("a packed journal line without its record id or time")
+    if isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows <= MAX_ROWS:
+        raise InvalidRow("rows must be an integer the rows column can hold")
+    if isinstance(latency, bool) or not isinstance(latency, int | float):
+        raise InvalidRow("latency_ms must be a number")
+    try:
+        inputs_text, inputs_utf8 = storable_json(inputs)
+        outputs_text = storable_json(outputs)[0]
+        created = _EPOCH + micros * _MICROSECOND
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise InvalidRow(f"a packed record that is not JSON data: {exc}") from exc
+    return JournalRow(
+        record_id=record_id,
+        created_at=created,
+        model=storable_text(model, TEXT_LIMITS["model"]),
+        model_version=storable_text(version, TEXT_LIMITS["model_version"]),
+        caller=storable_text(caller, TEXT_LIMITS["caller"]),
+        request_id=storable_text(request_id, TEXT_LIMITS["request_id"]),
+        rows=rows,
+        inputs=inputs_text,
+        inputs_sha256=hashlib.sha256(inputs_utf8).hexdigest(),
+        outputs=outputs_text,
+        latency_ms=float(latency),
+    )
+
+
 def decode_row(body: bytes) -> JournalRow:
-    """The row in a line's JSON body; InvalidRow when it is not one."""
+    """The row in a line's body (packed or JSON); InvalidRow when it is not one."""
+    if body.startswith(PACKED_MARK):
+        return _unpacked_row(body)
     try:
         data = json.loads(body)
         if not isinstance(data, dict):

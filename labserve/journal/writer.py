@@ -7,7 +7,9 @@ power cut can lose the record, and not even that with ``fsync="always"``. There 
 thread: the request thread writes itself, which costs a few microseconds and none of the GIL
 contention a background thread costs.
 
-Group commit: an appending thread adds its line to the open batch, then takes the write lock.
+Alone (no other thread writing or waiting, the usual case with one event loop per worker) an
+appending thread writes its own line at once. Otherwise, group commit: an appending thread adds
+its line to the open batch, then takes the write lock.
 The holder writes (and with ``fsync="always"`` syncs) every line added so far in one
 ``os.write``; a thread whose line went out with an earlier holder's write finds its batch done
 when it gets the lock and returns at once. So under load one write and one fsync serve many
@@ -212,6 +214,13 @@ class JournalWriter:
         """
         record_id = f"{self._id_prefix}{next(self._ids):012x}"
         frame = encode_record(record, record_id, self.mode)
+        if self._write_lock.acquire(blocking=False):  # nobody writing: no batch to join
+            try:
+                if not self._open_batch.frames and not self._closed:
+                    self._write_alone(frame)
+                    return record_id
+            finally:
+                self._write_lock.release()
         with self._batch_lock:
             if self._closed:
                 self._refused_closed += 1
@@ -224,6 +233,20 @@ class JournalWriter:
         if batch.error is not None:
             raise JournalUnavailable(batch.error)
         return record_id
+
+    def _write_alone(self, frame: bytes) -> None:
+        """Write one line when no other is waiting (the write lock is held): the common case
+        of one request thread per worker, without the batch's bookkeeping."""
+        try:
+            self._write(frame)
+        except JournalUnavailable as exc:
+            self._refused += 1
+            self._fail(exc.reason)
+            raise
+        self._appended += 1
+        self._bytes += len(frame)
+        self._writes += 1
+        self._reason = None
 
     def _write_open_batch(self) -> None:
         """Write every line appended so far in one write (the write lock is held)."""

@@ -65,8 +65,8 @@ def test_a_full_disk_refuses_records_and_keeps_the_written_ones_intact(
         assert not writer.healthy
         assert writer.reason is not None
         assert "disk is full" in writer.reason
-        with pytest.raises(JournalUnavailable, match="disk is full"):
-            writer.append(record(-1))
+        with pytest.raises(JournalUnavailable, match="disk is full"):  # larger than refused
+            writer.append(record(-1, inputs=[{"padding": "x" * 400}]))
         # the refused batch was cut off: exactly the accepted records are there, whole
         assert len(journal_rows(journal)) == written
         filler.unlink()

@@ -1,16 +1,30 @@
-"""Journal lines keep exactly the JSON and hash the database rows have always had."""
+"""Journal lines keep exactly the JSON and hash the database rows have always had, whether
+the line is packed (``marshal``, full mode) or the row's JSON (hash mode, anything else)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import marshal
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labserve.db.audit import canonical_json
-from labserve.journal.records import decode_row, encode_record, storable_json
+from labserve.db.audit import AuditRecord, InputsMode, canonical_json
+from labserve.journal.records import (
+    PACKED_MARK,
+    InvalidRow,
+    JournalRow,
+    _json_line,
+    decode_row,
+    encode_record,
+    storable_json,
+)
 from labserve.journal.segments import decode_frame
 from tests.journal.helpers import record
 
@@ -53,3 +67,85 @@ def test_lone_surrogates_are_kept_as_ascii_escapes() -> None:
     text, utf8 = storable_json({"note": "bad \ud800 half"})
     assert text == '{"note":"bad \\ud800 half"}'
     assert utf8 == text.encode("ascii")
+
+
+def body_of(awkward: AuditRecord, mode: InputsMode = "full") -> bytes:
+    body = decode_frame(encode_record(awkward, "id", mode)[:-1])
+    assert body is not None
+    return body
+
+
+def json_row_of(awkward: AuditRecord) -> JournalRow:
+    """The row as the JSON line makes it (what every line was before packing)."""
+    body = decode_frame(_json_line(awkward, "id", "full")[:-1])
+    assert body is not None
+    return decode_row(body)
+
+
+@settings(derandomize=True, max_examples=100)
+@given(json_values, json_values, st.text(max_size=80), st.floats(allow_nan=False))
+def test_a_packed_line_gives_the_row_its_json_line_gives(
+    inputs: Any, outputs: Any, caller: str, latency: float
+) -> None:
+    created = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    awkward = record(3, inputs=inputs, outputs=outputs, caller=caller, latency_ms=latency)
+    awkward.created_at = created
+    body = body_of(awkward)
+    assert body.startswith(PACKED_MARK)
+    assert decode_row(body) == json_row_of(awkward)
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        [{"radius_mean": np.float64(17.99)}],  # marshal would pack it as 8 raw bytes
+        [np.str_("a")],
+        [{"x": float("nan")}],  # never equal to itself
+    ],
+    ids=["numpy float", "numpy str", "nan"],
+)
+def test_what_would_not_read_back_equal_is_written_as_json(inputs: Any) -> None:
+    body = body_of(record(1, inputs=inputs))
+    assert body.startswith(b"{")
+    assert decode_row(body)["inputs"] == canonical_json(json.loads(canonical_json(inputs)))
+
+
+def test_hash_mode_never_packs_the_inputs() -> None:
+    body = body_of(record(1, inputs=[{"patient": "secret-name"}]), "hash")
+    assert body.startswith(b"{")
+    assert b"secret-name" not in body
+    assert json.loads(body)["inputs"] is None
+
+
+def test_a_record_without_a_time_gets_the_time_it_is_written() -> None:
+    before = datetime.now(UTC)
+    row = decode_row(body_of(record(1)))
+    assert before - timedelta(microseconds=1) <= row["created_at"] <= datetime.now(UTC)
+
+
+def test_a_time_in_another_zone_is_kept_as_the_same_instant() -> None:
+    awkward = record(1)
+    awkward.created_at = datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+    assert decode_row(body_of(awkward))["created_at"] == datetime(2026, 1, 1, 10, tzinfo=UTC)
+
+
+def packed(fields: Any) -> bytes:
+    return PACKED_MARK + base64.b64encode(marshal.dumps(fields, 4))
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (PACKED_MARK + b"not base64!", "cannot be read"),
+        (PACKED_MARK + base64.b64encode(b"\xff\x00 no marshal"), "cannot be read"),
+        (packed(("a", "tuple", "of", "another", "layout")), "unknown layout"),
+        (packed((1, "id", 0, "m", "v", "c", "r", 1, {1, 2}, [], 1.0)), "not JSON data"),
+        (packed((1, "id", 0, "m", "v", "c", "r", -1, [], [], 1.0)), "rows must be"),
+        (packed((1, "id", 0, "m", "v", "c", "r", 1, [], [], "slow")), "latency_ms"),
+        (packed((1, None, 0, "m", "v", "c", "r", 1, [], [], 1.0)), "record id"),
+    ],
+    ids=["base64", "marshal", "layout", "set", "rows", "latency", "record id"],
+)
+def test_a_packed_body_that_is_not_a_record_is_invalid(body: bytes, problem: str) -> None:
+    with pytest.raises(InvalidRow, match=problem):
+        decode_row(body)

@@ -114,7 +114,7 @@ def test_each_caller_returns_after_its_own_bytes_are_written(journal_dir: Path) 
     def work(t: int) -> None:
         for i in range(30):
             record_id = writer.append(record(t * 100 + i))
-            if not any(record_id.encode() in p.read_bytes() for p in list_segments(journal_dir)):
+            if record_id not in {row["record_id"] for row in journal_rows(journal_dir)}:
                 missing.append(record_id)
 
     workers = [threading.Thread(target=work, args=(t,)) for t in range(8)]
