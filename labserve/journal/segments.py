@@ -2,9 +2,10 @@
 
 A segment is an append-only file written by exactly one process. Each record is one line::
 
-    <crc32 of JSON, 8 lowercase hex digits> <space> <JSON object, UTF-8> <newline>
+    <crc32 of the body, 8 lowercase hex digits> <space> <body> <newline>
 
-JSON never contains a raw newline, so a line is self-delimiting, and the checksum tells a whole
+The body is a JSON object or, packed, ``~`` and base64 (``records`` says which is used when).
+Neither ever contains a raw newline, so a line is self-delimiting, and the checksum tells a whole
 line from a torn one (a crash in the middle of a write) or a damaged one. Readers skip such a
 line and carry on with the next, so a bad line never blocks the records after it.
 
@@ -39,12 +40,12 @@ CHECKSUM_DIGITS = 8
 
 
 def encode_frame(body: bytes) -> bytes:
-    """One line of a segment: checksum, space, ``body`` (JSON without newlines), newline."""
+    """One line of a segment: checksum, space, ``body`` (without newlines), newline."""
     return b"%08x %s\n" % (zlib.crc32(body), body)
 
 
 def decode_frame(line: bytes) -> bytes | None:
-    """The JSON body of a line (without its newline), or None when the checksum fails."""
+    """The body of a line (without its newline), or None when the checksum fails."""
     if len(line) <= CHECKSUM_DIGITS + 1 or line[CHECKSUM_DIGITS] != 0x20:
         return None
     body = line[CHECKSUM_DIGITS + 1 :]
