@@ -87,3 +87,20 @@ def test_downgrade_and_upgrade_again(database_url: str) -> None:
     engine.dispose()
     upgrade_database(database_url)
     assert current_revision(database_url) == "0003"  # head (0003: key scopes)
+
+
+def test_an_idempotent_insert_stores_what_an_orm_insert_stores(database_url: str) -> None:
+    """The shipper's statement goes to the driver as text: the stored row, time included,
+    must be the one SQLAlchemy's own insert stores."""
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    created = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    row = {**old_row("same"), "created_at": created, "inputs": '[{"a":1.5}]', "latency_ms": 0.25}
+    with engine.begin() as connection:
+        connection.execute(insert(PredictionRecord), [{**row, "record_id": "by-orm"}])
+        insert_predictions_idempotently(connection, [{**row, "record_id": "by-driver"}])
+    by_driver, by_orm = sorted(list_predictions(engine), key=lambda r: r["record_id"])
+    assert by_driver["record_id"] == "by-driver"
+    assert {**by_driver, "id": 0, "record_id": ""} == {**by_orm, "id": 0, "record_id": ""}
+    assert by_driver["created_at"] == created.isoformat()
+    engine.dispose()
