@@ -168,7 +168,10 @@ def _tfidf(
     norms[norms == 0] = 1.0
     data /= norms[row_of]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(row_of, minlength=n))))
-    return sp.csr_matrix((data, cols, indptr), shape=(n, width)), idf
+    # scipy stores these indices as int32 (a text of at most a million characters has fewer
+    # words than that holds); handing them over as int32 skips its check and copy.
+    matrix = sp.csr_matrix((data, cols.astype(np.int32), indptr.astype(np.int32)), shape=(n, width))
+    return matrix, idf
 
 
 def _sentence_table(words: _Words, spans: Sequence[Span]) -> tuple[sp.csr_matrix, FloatArray]:
