@@ -193,7 +193,8 @@ def choose_sentences(
     Returns:
         The picks in document order; empty if no eligible sentence exists.
     """
-    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-quality[i], i))
+    per_word = quality.tolist()  # Python floats: indexing them is cheaper than NumPy scalars
+    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-per_word[i], i))
     candidates = ranked[:candidates_wanted]
     if not candidates:
         return []

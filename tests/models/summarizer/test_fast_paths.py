@@ -16,6 +16,7 @@ import pytest
 import scipy.sparse as sp
 
 from labserve.models.summarizer import compression, cues, sentences
+from labserve.models.summarizer.chances import _ranks
 from labserve.models.summarizer.selection import _dense_rows
 
 #: ``compression.TAIL`` as first written: whitespace, then a semicolon, an opening parenthesis
@@ -164,3 +165,11 @@ def test_dense_rows_are_the_rows_of_the_matrix() -> None:
     )
     assert not duplicated.has_canonical_format
     assert np.array_equal(_dense_rows(duplicated, [1, 0]), duplicated[[1, 0]].toarray())
+
+
+@pytest.mark.parametrize(
+    "values", [[0], [3, 3, 3], [0, 0, 2, 2, 5, 9, 9], [4, 1, 4, 0], [2, 2, 1, 7, 7]]
+)
+def test_paragraph_ranks_are_the_unique_inverse(values: list[int]) -> None:
+    array = np.asarray(values, dtype=np.int64)
+    assert _ranks(array).tolist() == np.unique(array, return_inverse=True)[1].tolist()
