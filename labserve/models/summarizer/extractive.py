@@ -32,8 +32,8 @@ from labserve.models.summarizer.budget import (
     ELLIPSIS,
     cut_span,
     cut_text,
+    piece_units,
     sentence_sizes,
-    span_units,
 )
 from labserve.models.summarizer.compression import shortenings
 from labserve.models.summarizer.scoring import DocumentScores, document_scores
@@ -117,7 +117,7 @@ def _best_versions(
             dropped.append(tail_dropped)
     if not pieces:
         return []
-    units = [span_units(text, piece) for piece in pieces]
+    units = piece_units(text, pieces)
     piece_quality, vectors = scores.piece_quality(pieces, owners, units)
     picks = choose_sentences(
         units,

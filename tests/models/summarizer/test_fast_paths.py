@@ -16,7 +16,9 @@ import pytest
 import scipy.sparse as sp
 
 from labserve.models.summarizer import compression, cues, sentences
+from labserve.models.summarizer.budget import piece_units, span_units
 from labserve.models.summarizer.chances import _ranks
+from labserve.models.summarizer.scoring import _distinct_counts
 from labserve.models.summarizer.selection import _dense_rows
 
 #: ``compression.TAIL`` as first written: whitespace, then a semicolon, an opening parenthesis
@@ -173,3 +175,23 @@ def test_dense_rows_are_the_rows_of_the_matrix() -> None:
 def test_paragraph_ranks_are_the_unique_inverse(values: list[int]) -> None:
     array = np.asarray(values, dtype=np.int64)
     assert _ranks(array).tolist() == np.unique(array, return_inverse=True)[1].tolist()
+
+
+def test_piece_units_are_span_units_of_every_stretch() -> None:
+    text = "Short words here, " + "x" * 70 + " then\tmore\n\nwords " + "7" * 31 + ". End of it."
+    rng = random.Random(5)
+    pieces = [(0, len(text))]
+    for _ in range(2000):
+        start = rng.randrange(len(text))
+        pieces.append((start, rng.randint(start + 1, len(text))))
+    assert piece_units(text, pieces) == [span_units(text, piece) for piece in pieces]
+    assert piece_units(text, []) == []
+
+
+@pytest.mark.parametrize("keys", [[], [5], [3, 1, 3, 3, 0, 9, 1], list(range(10, 0, -1)) * 3])
+def test_distinct_counts_are_numpy_unique(keys: list[int]) -> None:
+    array = np.asarray(keys, dtype=np.int64)
+    values, counts = _distinct_counts(array)
+    expected_values, expected_counts = np.unique(array, return_counts=True)
+    assert values.tolist() == expected_values.tolist()
+    assert counts.tolist() == expected_counts.tolist()
