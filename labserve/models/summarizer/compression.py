@@ -137,7 +137,8 @@ def shortenings(text: str, span: Span, *, cased: bool) -> list[tuple[Span, bool]
     if _words(text, start, end) > LONGEST_SHORTENED:
         return []
     starts = [start]
-    lead = LEAD_IN.match(text, start, end)
+    # A lead-in ends at a comma: a sentence without one has none (and the match is skipped).
+    lead = LEAD_IN.match(text, start, end) if text.find(",", start, end) >= 0 else None
     if (
         lead is not None
         and _keeps_a_sentence(text, lead.end(), end, cased=cased)
