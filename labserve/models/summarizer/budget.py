@@ -41,6 +41,29 @@ def span_units(text: str, span: Span) -> int:
     return sum(token_units(len(token)) for token in tokens)
 
 
+def piece_units(text: str, pieces: Sequence[Span]) -> list[int]:
+    """``[span_units(text, piece) for piece in pieces]``, from one pass over the text.
+
+    A stretch of at most ``LONGEST_WORD``-character tokens costs one budget word per token
+    it touches (a token cut by the stretch's edge still counts once); those are counted with
+    two binary searches per stretch. A stretch touching a longer token is measured by
+    ``span_units`` itself.
+    """
+    if not pieces:
+        return []
+    starts, ends = token_bounds(text)
+    bounds = np.asarray(pieces, dtype=np.int64).reshape(-1, 2)
+    first = np.searchsorted(ends, bounds[:, 0], side="right")  # first token ending inside
+    stop = np.searchsorted(starts, bounds[:, 1], side="left")  # tokens starting before end
+    long_tokens = np.concatenate(([0], np.cumsum(ends - starts > LONGEST_WORD)))
+    counts = np.maximum(stop - first, 0).tolist()
+    touches_long = (long_tokens[np.maximum(stop, first)] - long_tokens[first] > 0).tolist()
+    return [
+        span_units(text, piece) if long else count
+        for piece, count, long in zip(pieces, counts, touches_long, strict=True)
+    ]
+
+
 def token_bounds(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Start and end offsets of every token (run of non-whitespace) of ``text``.
 

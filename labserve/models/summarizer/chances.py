@@ -36,6 +36,18 @@ MIN_PARAGRAPHS = 5
 FRAME_WEIGHT = 0.3
 
 
+def _ranks(values: IntArray) -> IntArray:
+    """Each value's rank among the distinct values (``np.unique(values, return_inverse=True)``).
+
+    Paragraph numbers of words in text order never decrease, so the ranks are a running count
+    of changes; ``np.unique`` sorts first, which cost as much as the rest of this module.
+    """
+    steps = values[1:] != values[:-1]
+    if len(values) > 1 and np.all(values[1:] >= values[:-1]):
+        return np.concatenate(([0], np.cumsum(steps))).astype(np.int64)
+    return np.unique(values, return_inverse=True)[1].astype(np.int64)
+
+
 def term_chances(
     word_terms: IntArray, term_count: int, word_paragraphs: IntArray | None = None
 ) -> FloatArray:
@@ -50,7 +62,7 @@ def term_chances(
     body = word_paragraphs is not None and word_paragraphs >= 0
     if word_paragraphs is not None and np.any(body):
         terms = word_terms[body]
-        _, paragraph = np.unique(word_paragraphs[body], return_inverse=True)
+        paragraph = _ranks(word_paragraphs[body])
         count = int(paragraph.max()) + 1
         if count >= MIN_PARAGRAPHS:
             used = np.unique(terms * count + paragraph)  # each (term, paragraph) once

@@ -32,8 +32,8 @@ from labserve.models.summarizer.budget import (
     ELLIPSIS,
     cut_span,
     cut_text,
+    piece_units,
     sentence_sizes,
-    span_units,
 )
 from labserve.models.summarizer.compression import shortenings
 from labserve.models.summarizer.scoring import DocumentScores, document_scores
@@ -99,7 +99,8 @@ def _best_versions(
     scores: DocumentScores,
 ) -> list[Extract]:
     """The best set of whole or shortened eligible sentences, in document order."""
-    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-quality[i], i))
+    per_word = quality.tolist()  # Python floats: indexing them is cheaper than NumPy scalars
+    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-per_word[i], i))
     # Whether the text capitalises its sentences, judged on up to CASING_SAMPLE of them spread
     # through it: a million tiny sentences need not all be read for that.
     cased = capitalises_sentences(text, list(spans[:: max(1, len(spans) // CASING_SAMPLE)]))
@@ -116,7 +117,7 @@ def _best_versions(
             dropped.append(tail_dropped)
     if not pieces:
         return []
-    units = [span_units(text, piece) for piece in pieces]
+    units = piece_units(text, pieces)
     piece_quality, vectors = scores.piece_quality(pieces, owners, units)
     picks = choose_sentences(
         units,

@@ -154,12 +154,26 @@ def _read_words(
     return _Words(positions, chances, positions[content], columns[content], vocabulary)
 
 
+def _distinct_counts(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.unique(keys, return_counts=True)`` without its generic dispatch (called twice per
+    summary on a few hundred keys, where that overhead was most of its cost)."""
+    ordered = np.sort(keys)
+    if not len(ordered):
+        return ordered, np.zeros(0, dtype=np.int64)
+    new = np.empty(len(ordered), dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    firsts = new.nonzero()[0]
+    counts = np.diff(np.append(firsts, len(ordered)))
+    return ordered[new], counts
+
+
 def _tfidf(
     rows: IntArray, columns: IntArray, n: int, width: int, idf: FloatArray | None = None
 ) -> tuple[sp.csr_matrix, FloatArray]:
     """L2-normalised TF-IDF rows from (row, column) pairs, one per word; IDF over the rows
     unless given."""
-    keys, counts = np.unique(rows * width + columns, return_counts=True)
+    keys, counts = _distinct_counts(rows * width + columns)
     row_of, cols = keys // width, keys % width
     if idf is None:
         idf = np.log((1 + n) / (1 + np.bincount(cols, minlength=width))) + 1.0
@@ -168,7 +182,10 @@ def _tfidf(
     norms[norms == 0] = 1.0
     data /= norms[row_of]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(row_of, minlength=n))))
-    return sp.csr_matrix((data, cols, indptr), shape=(n, width)), idf
+    # scipy stores these indices as int32 (a text of at most a million characters has fewer
+    # words than that holds); handing them over as int32 skips its check and copy.
+    matrix = sp.csr_matrix((data, cols.astype(np.int32), indptr.astype(np.int32)), shape=(n, width))
+    return matrix, idf
 
 
 def _sentence_table(words: _Words, spans: Sequence[Span]) -> tuple[sp.csr_matrix, FloatArray]:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -56,8 +58,9 @@ class Pick:
     cut: bool
 
 
-@dataclass(frozen=True)
-class _Solution:
+class _Solution(NamedTuple):
+    """A set of candidates and its value (a named tuple: hundreds are made per summary)."""
+
     value: float
     total: int
     members: int  # bit mask over candidate positions
@@ -86,6 +89,7 @@ def _knapsack(
     value[0] = 0.0
     members = np.zeros(maxlen + 1, dtype=np.int64)
     closeness = np.zeros((maxlen + 1, k))  # per state: max similarity to each candidate
+    limit = REDUNDANCY if avoid_repeats else DUPLICATE
     too_long: list[int] = []
     for position, index in enumerate(candidates):
         width = units[index]
@@ -97,26 +101,33 @@ def _knapsack(
         keep = maxlen - width + 1
         near = closeness[:keep, position]
         reached = value[:keep] + width * quality[index] * (1.0 - near)
-        better = (reached > value[width:]) & (near < (REDUNDANCY if avoid_repeats else DUPLICATE))
-        if not better.any():
+        # ``nonzero`` on the mask, not ``np.flatnonzero``: the wrapper costs as much as the
+        # arithmetic on these short arrays, and this runs once per candidate.
+        taking = ((reached > value[width:]) & (near < limit)).nonzero()[0]
+        if not len(taking):
             continue
-        new_closeness = np.maximum(closeness[:keep][better], similarity[position])
-        new_members = members[:keep][better] | (np.int64(1) << position)
-        value[width:][better] = reached[better]
-        members[width:][better] = new_members
-        closeness[width:][better] = new_closeness
-    reachable = np.flatnonzero(value > -np.inf)
-    solutions = [
-        _Solution(float(value[total]), int(total), int(members[total]), None)
-        for total in reachable
-        if total > 0
-    ]
+        landing = taking + width
+        value[landing] = reached[taking]
+        members[landing] = members[taking] | (1 << position)
+        rows = closeness[taking]
+        closeness[landing] = np.maximum(rows, similarity[position], out=rows)
+    totals = np.flatnonzero(value > -np.inf)[1:]  # state 0 (nothing taken) is always reached
+    solutions = list(
+        map(
+            _Solution,
+            value[totals].tolist(),
+            totals.tolist(),
+            members[totals].tolist(),
+            repeat(None),
+        )
+    )
+    reachable = np.concatenate(([0], totals))
     totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
     for position in too_long:  # the best place for a cut of each over-long candidate
         near = closeness[totals, position]
         rooms = maxlen - totals
         reached = value[totals] + rooms * quality[candidates[position]] * CUT_DISCOUNT * (1 - near)
-        reached = np.where(near < (REDUNDANCY if avoid_repeats else DUPLICATE), reached, -np.inf)
+        reached = np.where(near < limit, reached, -np.inf)
         if len(reached) == 0 or not np.isfinite(reached.max()):
             continue
         best = int(np.argmax(reached))
@@ -129,6 +140,29 @@ def _knapsack(
             )
         )
     return solutions
+
+
+def _dense_rows(vectors: sp.csr_matrix, rows: list[int]) -> FloatArray:
+    """``vectors[rows].toarray()``, read straight from the CSR arrays.
+
+    scipy's row indexing builds a new sparse matrix first, which cost more than the whole
+    similarity computation on a summary's few dozen candidates. Duplicate entries (a
+    non-canonical matrix) are summed, as ``toarray`` does.
+    """
+    indptr = vectors.indptr
+    wanted = np.asarray(rows, dtype=np.int64)
+    firsts = indptr[wanted].astype(np.int64)
+    lengths = indptr[wanted + 1] - firsts
+    entries = np.arange(int(lengths.sum())) + np.repeat(
+        firsts - np.cumsum(lengths) + lengths, lengths
+    )
+    dense = np.zeros((len(rows), vectors.shape[1]))
+    where = (np.repeat(np.arange(len(rows)), lengths), vectors.indices[entries])
+    if vectors.has_canonical_format:
+        dense[where] = vectors.data[entries]
+    else:
+        np.add.at(dense, where, vectors.data[entries])
+    return dense
 
 
 def choose_sentences(
@@ -159,15 +193,16 @@ def choose_sentences(
     Returns:
         The picks in document order; empty if no eligible sentence exists.
     """
-    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-quality[i], i))
+    per_word = quality.tolist()  # Python floats: indexing them is cheaper than NumPy scalars
+    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-per_word[i], i))
     candidates = ranked[:candidates_wanted]
     if not candidates:
         return []
-    rows = vectors[candidates]
-    if rows.shape[0] * rows.shape[1] <= DENSE_CELLS:  # small: dense is faster than sparse
-        dense = rows.toarray()
+    if len(candidates) * vectors.shape[1] <= DENSE_CELLS:  # small: dense is faster than sparse
+        dense = _dense_rows(vectors, candidates)
         similarity = dense @ dense.T
     else:
+        rows = vectors[candidates]
         similarity = np.asarray((rows @ rows.T).toarray(), dtype=np.float64)
     if groups is not None:  # versions of one sentence are never taken together
         owner = np.asarray([groups[index] for index in candidates])

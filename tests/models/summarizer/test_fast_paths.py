@@ -1,0 +1,197 @@
+"""Fast paths give exactly what the plain forms they replace give.
+
+Each speed-up of the extractive summariser is meant to leave every summary unchanged: a regex
+rewritten so that the engine can skip ahead, a splitter step done without nupunkt's generator
+layers, sentence rows read straight from the CSR arrays. These tests compare each with the
+plain form on random and hand-made texts.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from labserve.models.summarizer import compression, cues, sentences
+from labserve.models.summarizer.budget import piece_units, span_units
+from labserve.models.summarizer.chances import _ranks
+from labserve.models.summarizer.scoring import _distinct_counts
+from labserve.models.summarizer.selection import _dense_rows
+
+#: ``compression.TAIL`` as first written: whitespace, then a semicolon, an opening parenthesis
+#: or a comma and a side-clause word.
+PLAIN_TAIL = re.compile(rf"\s*(?:;\s|\s\(|,\s*(?:{compression._TAIL_WORDS})\b)", re.I)
+
+
+def random_texts(pieces: list[str], count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(count)]
+
+
+def test_the_tail_pattern_finds_what_its_plain_form_finds() -> None:
+    pieces = [" ", "  ", ";", ",", "(", "\n", "which", "as", "a", "B", "e.g.", ",which", " ( "]
+    texts = random_texts(pieces, 5000, seed=1) + [
+        "IL-6 rose, which was expected; then fell (Fig. 2), as before",
+        "Cells grew ,  although slowly ;  and died  (late)",
+    ]
+    for text in texts:
+        assert [m.span() for m in compression.TAIL.finditer(text)] == [
+            m.span() for m in PLAIN_TAIL.finditer(text)
+        ], text
+
+
+def test_a_sentence_without_tail_marks_offers_no_tail_cut() -> None:
+    text = "We show that restoring p53 raises apoptosis in ovarian tumour cells"
+    assert all(
+        not dropped for _, dropped in compression.shortenings(text, (0, len(text)), cased=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "plain"),
+    [
+        (
+            cues.CONTRIBUTION,
+            rf"we (?:(?:also|further|then|first|now|here|additionally|finally|therefore|thus) )?"
+            rf"{cues._VERBS}\b|(?:in|with) (?:this|the present|our) {cues._WORKS}\b"
+            rf"|this {cues._WORKS} (?:\w+ )?(?:shows|demonstrates|provides|presents|reports"
+            r"|describes|proposes|introduces|investigates|examines|explores|addresses|aims"
+            rf"|focuses)\b|(?:aim|goal|purpose|objective)s? of (?:this|the present|our) "
+            rf"{cues._WORKS}|here,? we\b|our (?:approach|method|model|framework|algorithm"
+            r"|results|findings|analysis|work|study|data)\b",
+        ),
+        (
+            cues.FINDING,
+            r"(?:these|our|the present) (?:results|findings|data|observations|analyses)"
+            r" (?:\w+ )?(?:show|suggest|indicate|demonstrate|reveal|support|imply|confirm"
+            r"|highlight)|in (?:summary|conclusion)\b|to conclude\b|taken together\b"
+            r"|collectively\b|overall,|to our knowledge\b|for the first time\b",
+        ),
+        (
+            cues.DETAIL,
+            r"(?:fig(?:ure)?s?\.?|tables?|supplementary|additional files?)\s*(?:s?\d|<\w+>"
+            r"|[a-h]\b)|(?:were|was) (?:incubated|washed|centrifuged|stained|diluted|purchased"
+            r"|resuspended|harvested|eluted|filtered|dissolved|stored|frozen|fixed|transferred"
+            r"|loaded)\b|according to (?:the )?manufacturer|et al\b|\[\d",
+        ),
+    ],
+)
+def test_cue_patterns_find_what_their_grouped_forms_find(
+    pattern: re.Pattern[str], plain: str
+) -> None:
+    words = [
+        "we",
+        "in",
+        "with",
+        "this",
+        "our",
+        "these",
+        "the",
+        "present",
+        "aim",
+        "goal",
+        "s",
+        "of",
+        "study",
+        "paper",
+        "results",
+        "show",
+        "here",
+        ",",
+        "fig.",
+        "figure",
+        "s1",
+        "table",
+        "2",
+        "<dig>",
+        "were",
+        "was",
+        "washed",
+        "et",
+        "al",
+        "[1",
+        "according",
+        "to",
+        "manufacturer",
+        "collectively",
+        "overall,",
+        "a",
+        "found",
+    ]
+    grouped = re.compile(plain)
+    texts = random_texts([word + " " for word in words] + words, 3000, seed=2)
+    texts += [" ".join(random.Random(seed).choices(words, k=40)) for seed in range(300)]
+    for text in texts:
+        assert [m.span() for m in pattern.finditer(text)] == [
+            m.span() for m in grouped.finditer(text)
+        ], text
+
+
+SPLITTER_TEXTS = [
+    "",
+    "One sentence only",
+    "Smith et al. [12] showed this. Cells died after 24 h. The rest lived.\n\nNext paragraph.",
+    "Heading\n\nThe U.S. FDA approved it. See Fig. 2 and cf. Table 3. It took 4.5 yr. Done!",
+    "a lower-case text. it has sentences. e.g. this one, i.e. that. vs. others.\n \nend",
+    'Wrapped line\nof text. Another one?  "Quoted." (Bracketed.) Last',
+]
+
+
+@pytest.mark.parametrize("text", SPLITTER_TEXTS)
+def test_punkt_spans_are_nupunkt_spans(text: str) -> None:
+    expected = [
+        tight
+        for start, end in sentences._tokenizer().spans(text, paragraph_breaks=True)
+        if (tight := sentences._tight(text, start, end)) is not None
+    ]
+    assert sentences._punkt_spans(text) == expected
+
+
+@pytest.mark.parametrize("text", SPLITTER_TEXTS)
+def test_unit_ends_are_split_in_every_sentence_that_has_one(text: str) -> None:
+    joined = sentences._join_fragments(text, sentences._punkt_spans(text)) if text.strip() else []
+    expected = [piece for span in joined for piece in sentences._split_after_units(text, *span)]
+    assert sentences.sentence_spans(text) == expected
+
+
+def test_dense_rows_are_the_rows_of_the_matrix() -> None:
+    rng = np.random.default_rng(3)
+    matrix = sp.random(30, 50, density=0.2, format="csr", random_state=4)
+    rows = rng.permutation(30)[:12].tolist()
+    assert np.array_equal(_dense_rows(matrix, rows), matrix[rows].toarray())
+    duplicated = sp.csr_matrix(
+        (np.array([1.0, 2.0, 3.0]), np.array([1, 1, 0]), np.array([0, 2, 3])), shape=(2, 3)
+    )
+    assert not duplicated.has_canonical_format
+    assert np.array_equal(_dense_rows(duplicated, [1, 0]), duplicated[[1, 0]].toarray())
+
+
+@pytest.mark.parametrize(
+    "values", [[0], [3, 3, 3], [0, 0, 2, 2, 5, 9, 9], [4, 1, 4, 0], [2, 2, 1, 7, 7]]
+)
+def test_paragraph_ranks_are_the_unique_inverse(values: list[int]) -> None:
+    array = np.asarray(values, dtype=np.int64)
+    assert _ranks(array).tolist() == np.unique(array, return_inverse=True)[1].tolist()
+
+
+def test_piece_units_are_span_units_of_every_stretch() -> None:
+    text = "Short words here, " + "x" * 70 + " then\tmore\n\nwords " + "7" * 31 + ". End of it."
+    rng = random.Random(5)
+    pieces = [(0, len(text))]
+    for _ in range(2000):
+        start = rng.randrange(len(text))
+        pieces.append((start, rng.randint(start + 1, len(text))))
+    assert piece_units(text, pieces) == [span_units(text, piece) for piece in pieces]
+    assert piece_units(text, []) == []
+
+
+@pytest.mark.parametrize("keys", [[], [5], [3, 1, 3, 3, 0, 9, 1], list(range(10, 0, -1)) * 3])
+def test_distinct_counts_are_numpy_unique(keys: list[int]) -> None:
+    array = np.asarray(keys, dtype=np.int64)
+    values, counts = _distinct_counts(array)
+    expected_values, expected_counts = np.unique(array, return_counts=True)
+    assert values.tolist() == expected_values.tolist()
+    assert counts.tolist() == expected_counts.tolist()
