@@ -16,6 +16,7 @@ import csv
 import hashlib
 import json
 import logging
+import operator
 import queue
 import threading
 import time
@@ -185,20 +186,10 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
-#: The columns the shipper inserts, in the order of its statement's parameters.
-INSERT_COLUMNS = (
-    "record_id",
-    "created_at",
-    "model",
-    "model_version",
-    "caller",
-    "request_id",
-    "rows",
-    "inputs",
-    "inputs_sha256",
-    "outputs",
-    "latency_ms",
-)
+#: The columns the shipper inserts: every exported one but the database's own id.
+INSERT_COLUMNS = tuple(name for name in EXPORT_FIELDS if name != "id")
+assert INSERT_COLUMNS[0] == "created_at"  # the one value the dialect converts (below)
+_AFTER_CREATED_AT = operator.itemgetter(*INSERT_COLUMNS[1:])
 
 
 def insert_predictions_idempotently(
@@ -231,23 +222,7 @@ def insert_predictions_idempotently(
     convert = created_type.dialect_impl(dialect).bind_processor(dialect)
     stamp: Callable[[Any], Any] = convert if convert is not None else _unchanged
     connection.exec_driver_sql(
-        statement,
-        [
-            (
-                row["record_id"],
-                stamp(row["created_at"]),
-                row["model"],
-                row["model_version"],
-                row["caller"],
-                row["request_id"],
-                row["rows"],
-                row["inputs"],
-                row["inputs_sha256"],
-                row["outputs"],
-                row["latency_ms"],
-            )
-            for row in rows
-        ],
+        statement, [(stamp(row["created_at"]), *_AFTER_CREATED_AT(row)) for row in rows]
     )
 
 
