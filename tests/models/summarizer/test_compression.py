@@ -31,13 +31,27 @@ def test_an_introductory_phrase_is_dropped() -> None:
     )
 
 
-def test_a_lead_in_is_kept_where_dropping_it_would_leave_a_lower_case_start() -> None:
-    lower = "However, the mutant strain grew twice as fast as the wild type at 37 degrees."
+@pytest.mark.parametrize(
+    ("lower", "upper", "kept"),
+    [
+        (
+            "However, the mutant strain grew twice as fast as the wild type at 37 degrees.",
+            "However, IL-6 secretion rose twofold after cisplatin in all eleven cell lines.",
+            "IL-6 secretion rose twofold after cisplatin in all eleven cell lines.",
+        ),
+        (
+            "We found that the repressor limits growth of the mutant strain in rich medium.",
+            "We found that IL-6 secretion rose twofold after cisplatin in all eleven lines.",
+            "IL-6 secretion rose twofold after cisplatin in all eleven lines.",
+        ),
+    ],
+    ids=["lead-in", "reporting frame"],
+)
+def test_an_opening_is_kept_where_dropping_it_would_leave_a_lower_case_start(
+    lower: str, upper: str, kept: str
+) -> None:
     assert all(not text.startswith("the") for text, _ in versions(lower, cased=True))
-    upper = "However, IL-6 secretion rose twofold after cisplatin in all eleven cell lines."
-    assert ("IL-6 secretion rose twofold after cisplatin in all eleven cell lines.", False) in (
-        versions(upper, cased=True)
-    )
+    assert (kept, False) in versions(upper, cased=True)
 
 
 def test_a_comma_inside_a_list_is_not_the_end_of_a_lead_in() -> None:
@@ -82,15 +96,6 @@ def test_a_reporting_frame_is_dropped_to_leave_the_finding(frame: str) -> None:
 def test_a_that_after_a_non_reporting_verb_is_never_a_frame(sentence: str) -> None:
     starts = {text.split()[0] for text, _ in versions(sentence, cased=False)}
     assert starts <= {sentence.split()[0]}
-
-
-def test_a_frame_is_kept_where_dropping_it_would_leave_a_lower_case_start() -> None:
-    lower = "We found that the repressor limits growth of the mutant strain in rich medium."
-    assert all(not text.startswith("the") for text, _ in versions(lower, cased=True))
-    upper = "We found that IL-6 secretion rose twofold after cisplatin in all eleven lines."
-    assert ("IL-6 secretion rose twofold after cisplatin in all eleven lines.", False) in (
-        versions(upper, cased=True)
-    )
 
 
 def test_side_clauses_are_dropped_at_their_start() -> None:
