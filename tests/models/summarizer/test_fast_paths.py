@@ -14,11 +14,13 @@ import re
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labserve.models.summarizer import compression, cues, sentences
 from labserve.models.summarizer.budget import piece_units, span_units
 from labserve.models.summarizer.chances import _ranks
-from labserve.models.summarizer.scoring import _distinct_counts
+from labserve.models.summarizer.scoring import _ANY_WORD, _distinct_counts, word_bounds
 from labserve.models.summarizer.selection import _dense_rows
 
 #: ``compression.TAIL`` as first written: whitespace, then a semicolon, an opening parenthesis
@@ -195,3 +197,50 @@ def test_distinct_counts_are_numpy_unique(keys: list[int]) -> None:
     expected_values, expected_counts = np.unique(array, return_counts=True)
     assert values.tolist() == expected_values.tolist()
     assert counts.tolist() == expected_counts.tolist()
+
+
+#: Characters and pieces that decide where ``_ANY_WORD`` words start and end: letters and
+#: digits (ASCII and not, above and below the classification table), joiners, placeholders
+#: (whole, unclosed, nested, with digits), whitespace, punctuation, astral characters and a
+#: lone surrogate.
+WORD_PIECES = [
+    *"ab1_.-< >\n\t,;/%()z9",
+    "é",
+    "Ⅻ",
+    "²",
+    "\u3042",
+    "\u4e00",
+    "\U0001f600",
+    "\U00020000",
+    "\ud800",
+    "<dig>",
+    "<num>",
+    "<a1>",
+    "<x<y>",
+    "..",
+    "--",
+    "a.b",
+    "il-6",
+    "e.g.",
+]
+
+
+def plain_word_spans(text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in _ANY_WORD.finditer(text)]
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    starts, ends = word_bounds(text)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def test_word_bounds_are_the_matches_of_the_word_pattern() -> None:
+    texts = random_texts(WORD_PIECES, 5000, seed=6) + ["", "   ", "x", "<dig>", "a" * 70]
+    for text in texts:
+        assert word_spans(text) == plain_word_spans(text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORD_PIECES) | st.characters(), max_size=40).map("".join))
+def test_word_bounds_match_the_pattern_on_any_text(text: str) -> None:
+    assert word_spans(text) == plain_word_spans(text)
