@@ -84,61 +84,77 @@ def _knapsack(
     *,
     avoid_repeats: bool,
 ) -> list[_Solution]:
+    """Every total of budget words the candidates can reach, with the best set reaching it.
+
+    Per state (a total of budget words) the best set is kept with its value, its members and
+    its ``spare``: ``1 - s`` for each candidate, ``s`` being the candidate's highest cosine
+    similarity to a member (``-inf`` once that is at or above the repeat limit, so that
+    taking the candidate there is worth ``-inf``: one comparison then decides both whether
+    taking it is better and whether it is allowed). ``1 - max(s) == min(1 - s)`` exactly, as
+    rounding ``1 - s`` is monotonic, so values are the same floats as ``value + width *
+    quality * (1 - near)`` with ``near`` the highest similarity.
+    """
     k = len(candidates)
     value = np.full(maxlen + 1, -np.inf)
     value[0] = 0.0
-    members = np.zeros(maxlen + 1, dtype=np.int64)
-    closeness = np.zeros((maxlen + 1, k))  # per state: max similarity to each candidate
-    limit = REDUNDANCY if avoid_repeats else DUPLICATE
+    members = [0] * (maxlen + 1)  # bit masks over candidate positions
+    spare = np.ones((maxlen + 1, k))
+    spare_of = np.subtract(1.0, similarity)
+    spare_of[similarity >= (REDUNDANCY if avoid_repeats else DUPLICATE)] = -np.inf
     too_long: list[int] = []
-    for position, index in enumerate(candidates):
-        width = units[index]
-        if width > maxlen:
-            too_long.append(position)
-            continue
-        # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing `width`
-        # higher. Right-hand sides are computed from the old arrays before anything is written.
-        keep = maxlen - width + 1
-        near = closeness[:keep, position]
-        reached = value[:keep] + width * quality[index] * (1.0 - near)
-        # ``nonzero`` on the mask, not ``np.flatnonzero``: the wrapper costs as much as the
-        # arithmetic on these short arrays, and this runs once per candidate.
-        taking = ((reached > value[width:]) & (near < limit)).nonzero()[0]
-        if not len(taking):
-            continue
-        landing = taking + width
-        value[landing] = reached[taking]
-        members[landing] = members[taking] | (1 << position)
-        rows = closeness[taking]
-        closeness[landing] = np.maximum(rows, similarity[position], out=rows)
-    totals = np.flatnonzero(value > -np.inf)[1:]  # state 0 (nothing taken) is always reached
-    solutions = list(
-        map(
-            _Solution,
-            value[totals].tolist(),
-            totals.tolist(),
-            members[totals].tolist(),
-            repeat(None),
-        )
-    )
-    reachable = np.concatenate(([0], totals))
-    totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
-    for position in too_long:  # the best place for a cut of each over-long candidate
-        near = closeness[totals, position]
-        rooms = maxlen - totals
-        reached = value[totals] + rooms * quality[candidates[position]] * CUT_DISCOUNT * (1 - near)
-        reached = np.where(near < limit, reached, -np.inf)
-        if len(reached) == 0 or not np.isfinite(reached.max()):
-            continue
-        best = int(np.argmax(reached))
-        solutions.append(
-            _Solution(
-                float(reached[best]),
-                maxlen,
-                int(members[totals[best]]),
-                (position, int(rooms[best])),
+    # -inf times a zero quality is NaN, which is never taken either (as the repeat it is).
+    with np.errstate(invalid="ignore"):
+        for position, index in enumerate(candidates):
+            width = units[index]
+            if width > maxlen:
+                too_long.append(position)
+                continue
+            # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing
+            # `width` higher. All are decided on the old arrays.
+            keep = maxlen - width + 1
+            gain = width * quality[index]
+            room = spare[:keep, position]
+            reached = room * gain
+            reached += value[:keep]
+            taking = reached > value[width:]
+            if not gain >= 0:  # -inf * gain is +inf: test the repeat limit itself
+                taking &= room != -np.inf
+            bit = 1 << position
+            row = spare_of[position]
+            # A few states take it: one by one from the top, so that each state is read
+            # before it is written (it can only be written from a lower one).
+            for state in reversed(taking.nonzero()[0].tolist()):
+                value[state + width] = reached[state]
+                members[state + width] = members[state] | bit
+                np.minimum(spare[state], row, out=spare[state + width])
+        totals = np.flatnonzero(value > -np.inf)[1:]  # state 0 (nothing taken) is always reached
+        solutions = list(
+            map(
+                _Solution,
+                value[totals].tolist(),
+                totals.tolist(),
+                [members[total] for total in totals.tolist()],
+                repeat(None),
             )
         )
+        reachable = np.concatenate(([0], totals))
+        totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
+        for position in too_long:  # the best place for a cut of each over-long candidate
+            room = spare[totals, position]
+            rooms = maxlen - totals
+            reached = value[totals] + rooms * quality[candidates[position]] * CUT_DISCOUNT * room
+            reached = np.where(room != -np.inf, reached, -np.inf)
+            if len(reached) == 0 or not np.isfinite(reached.max()):
+                continue
+            best = int(np.argmax(reached))
+            solutions.append(
+                _Solution(
+                    float(reached[best]),
+                    maxlen,
+                    members[int(totals[best])],
+                    (position, int(rooms[best])),
+                )
+            )
     return solutions
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
@@ -21,7 +24,15 @@ from labserve.models.summarizer import compression, cues, sentences
 from labserve.models.summarizer.budget import piece_units, span_units
 from labserve.models.summarizer.chances import _ranks
 from labserve.models.summarizer.scoring import _ANY_WORD, _distinct_counts, word_bounds
-from labserve.models.summarizer.selection import _dense_rows
+from labserve.models.summarizer.selection import (
+    CUT_DISCOUNT,
+    DUPLICATE,
+    MIN_CUT_WORDS,
+    REDUNDANCY,
+    _dense_rows,
+    _knapsack,
+    _Solution,
+)
 
 #: ``compression.TAIL`` as first written: whitespace, then a semicolon, an opening parenthesis
 #: or a comma and a side-clause word.
@@ -244,3 +255,103 @@ def test_word_bounds_are_the_matches_of_the_word_pattern() -> None:
 @given(st.lists(st.sampled_from(WORD_PIECES) | st.characters(), max_size=40).map("".join))
 def test_word_bounds_match_the_pattern_on_any_text(text: str) -> None:
     assert word_spans(text) == plain_word_spans(text)
+
+
+def plain_knapsack(
+    units: Sequence[int],
+    quality: npt.NDArray[np.float64],
+    candidates: list[int],
+    similarity: npt.NDArray[np.float64],
+    maxlen: int,
+    *,
+    avoid_repeats: bool,
+) -> list[_Solution]:
+    """``selection._knapsack`` as first written: a dense closeness row per state."""
+    k = len(candidates)
+    value = np.full(maxlen + 1, -np.inf)
+    value[0] = 0.0
+    members = np.zeros(maxlen + 1, dtype=np.int64)
+    closeness = np.zeros((maxlen + 1, k))  # per state: max similarity to each candidate
+    limit = REDUNDANCY if avoid_repeats else DUPLICATE
+    too_long: list[int] = []
+    for position, index in enumerate(candidates):
+        width = units[index]
+        if width > maxlen:
+            too_long.append(position)
+            continue
+        # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing `width`
+        # higher. Right-hand sides are computed from the old arrays before anything is written.
+        keep = maxlen - width + 1
+        near = closeness[:keep, position]
+        reached = value[:keep] + width * quality[index] * (1.0 - near)
+        # ``nonzero`` on the mask, not ``np.flatnonzero``: the wrapper costs as much as the
+        # arithmetic on these short arrays, and this runs once per candidate.
+        taking = ((reached > value[width:]) & (near < limit)).nonzero()[0]
+        if not len(taking):
+            continue
+        landing = taking + width
+        value[landing] = reached[taking]
+        members[landing] = members[taking] | (1 << position)
+        rows = closeness[taking]
+        closeness[landing] = np.maximum(rows, similarity[position], out=rows)
+    totals = np.flatnonzero(value > -np.inf)[1:]  # state 0 (nothing taken) is always reached
+    solutions = list(
+        map(
+            _Solution,
+            value[totals].tolist(),
+            totals.tolist(),
+            members[totals].tolist(),
+            repeat(None),
+        )
+    )
+    reachable = np.concatenate(([0], totals))
+    totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
+    for position in too_long:  # the best place for a cut of each over-long candidate
+        near = closeness[totals, position]
+        rooms = maxlen - totals
+        reached = value[totals] + rooms * quality[candidates[position]] * CUT_DISCOUNT * (1 - near)
+        reached = np.where(near < limit, reached, -np.inf)
+        if len(reached) == 0 or not np.isfinite(reached.max()):
+            continue
+        best = int(np.argmax(reached))
+        solutions.append(
+            _Solution(
+                float(reached[best]),
+                maxlen,
+                int(members[totals[best]]),
+                (position, int(rooms[best])),
+            )
+        )
+    return solutions
+
+
+def random_knapsack(
+    seed: int,
+) -> tuple[list[int], npt.NDArray[np.float64], list[int], npt.NDArray[np.float64], int]:
+    """Candidates of random widths (some over maxlen), qualities (some zero or negative, some
+    tied) and
+    similarities (some repeats and duplicates, one group of versions)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 30))
+    maxlen = int(rng.integers(1, 70))
+    units = rng.integers(1, maxlen + 15, size=n).tolist()
+    quality = rng.choice([0.0, -0.5, 0.25, 0.5, 1.0 / 3.0, *rng.random(4).tolist()], size=n)
+    candidates = rng.permutation(n)[: int(rng.integers(1, n + 1))].tolist()
+    k = len(candidates)
+    rows = rng.random((k, 6)) * (rng.random((k, 6)) < 0.5)
+    rows[rng.random(k) < 0.2] = rows[0]  # exact repeats of the first candidate
+    norms = np.linalg.norm(rows, axis=1)
+    rows = rows / np.where(norms > 0, norms, 1.0)[:, np.newaxis]
+    similarity = rows @ rows.T
+    similarity[: min(k, 3), : min(k, 3)] = 1.0  # versions of one sentence
+    np.fill_diagonal(similarity, 0.0)
+    return units, quality, candidates, similarity, maxlen
+
+
+@pytest.mark.parametrize("avoid_repeats", [True, False])
+def test_the_knapsack_gives_what_its_plain_form_gives(avoid_repeats: bool) -> None:
+    for seed in range(400):
+        case = random_knapsack(seed)
+        assert _knapsack(*case, avoid_repeats=avoid_repeats) == plain_knapsack(
+            *case, avoid_repeats=avoid_repeats
+        ), seed
