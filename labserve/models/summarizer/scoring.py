@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from labserve.models.summarizer.budget import sentence_sizes
-from labserve.models.summarizer.chances import term_chances
+from labserve.models.summarizer.chances import may_spread, term_chances
 from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING
 from labserve.models.summarizer.sentences import Span, sentence_index
 from labserve.models.summarizer.structure import BoolArray, Layout
@@ -189,29 +189,33 @@ def _read_words(
     """Read every word; ``body_paragraph`` (per sentence at ``spans``: its paragraph, or -1
     outside the body) lets word chances follow the text's paragraphs (``chances``)."""
     positions, ends = word_bounds(lowered)
-    words = list(map(lowered.__getitem__, map(slice, positions.tolist(), ends.tolist())))
-    spellings: dict[str, int] = {}
-    number = spellings.setdefault
-    ids = [number(word, len(spellings)) for word in words]
+    bounds = zip(positions.tolist(), ends.tolist(), strict=True)
+    words = [lowered[start:end] for start, end in bounds]
+    # Distinct spellings in order of first use, each word's numbered by C-level loops (dict
+    # and map) rather than a Python one per word.
+    spellings = list(dict.fromkeys(words))
+    number = {spelling: index for index, spelling in enumerate(spellings)}
+    word_ids = np.fromiter(map(number.__getitem__, words), dtype=np.int64, count=len(words))
     # Per distinct spelling (few), not per word: its folded term and its TF-IDF column.
     terms: dict[str, int] = {}
     vocabulary: dict[str, int] = {}
-    term_of = np.zeros(len(spellings), dtype=np.int64)
-    column_of = np.full(len(spellings), -1, dtype=np.int64)
-    for spelling, index in spellings.items():
+    term_of: list[int] = []
+    column_of: list[int] = []
+    for spelling in spellings:
         term = stem(spelling) if spelling[-1] == "s" else spelling
-        term_of[index] = terms.setdefault(term, len(terms))
+        term_of.append(terms.setdefault(term, len(terms)))
         topical = len(spelling) > 1 and spelling not in _STOP_WORDS
         if topical and not _NUMBER_LIKE.fullmatch(spelling):
-            column_of[index] = vocabulary.setdefault(term, len(vocabulary))
-    word_ids = np.asarray(ids, dtype=np.int64)
-    word_terms = term_of[word_ids]
+            column_of.append(vocabulary.setdefault(term, len(vocabulary)))
+        else:
+            column_of.append(-1)
+    word_terms = np.asarray(term_of, dtype=np.int64)[word_ids]
     word_paragraphs = None
-    if body_paragraph is not None and len(spans):
+    if body_paragraph is not None and len(spans) and may_spread(body_paragraph):
         word_paragraphs = body_paragraph[sentence_index(spans, positions)]
     chance = term_chances(word_terms, len(terms), word_paragraphs)
     chances = np.concatenate(([0.0], np.cumsum(chance[word_terms])))
-    columns = column_of[word_ids]
+    columns = np.asarray(column_of, dtype=np.int64)[word_ids]
     content = columns >= 0
     return _Words(positions, chances, positions[content], columns[content], vocabulary)
 

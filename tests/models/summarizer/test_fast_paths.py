@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from labserve.models.summarizer import compression, cues, sentences
 from labserve.models.summarizer.budget import piece_units, span_units
-from labserve.models.summarizer.chances import _ranks
+from labserve.models.summarizer.chances import MIN_PARAGRAPHS, _ranks, may_spread, term_chances
 from labserve.models.summarizer.scoring import _ANY_WORD, _distinct_counts, word_bounds
 from labserve.models.summarizer.selection import (
     CUT_DISCOUNT,
@@ -355,3 +355,18 @@ def test_the_knapsack_gives_what_its_plain_form_gives(avoid_repeats: bool) -> No
         assert _knapsack(*case, avoid_repeats=avoid_repeats) == plain_knapsack(
             *case, avoid_repeats=avoid_repeats
         ), seed
+
+
+@pytest.mark.parametrize("paragraphs", [[0] * 9, [0, 0, 1, 2, 3, -1, -1], [-1, 4, 4, 7, 9, 9, 12]])
+def test_words_of_few_paragraphs_have_the_chances_of_unplaced_words(paragraphs: list[int]) -> None:
+    """``may_spread`` says no: placing the words in those paragraphs changes nothing."""
+    sentences = np.asarray(paragraphs, dtype=np.int64)
+    assert not may_spread(sentences)
+    rng = np.random.default_rng(7)
+    words = rng.integers(0, 12, size=200)
+    placed = sentences[np.sort(rng.integers(0, len(sentences), size=200))]
+    assert term_chances(words, 12, placed).tolist() == term_chances(words, 12).tolist()
+
+
+def test_words_of_enough_paragraphs_may_spread() -> None:
+    assert may_spread(np.arange(-1, MIN_PARAGRAPHS, dtype=np.int64))
