@@ -92,13 +92,14 @@ def _repeats(text: str, spans: Sequence[Span]) -> npt.NDArray[np.bool_]:
 def _best_versions(
     text: str,
     spans: Sequence[Span],
-    quality: npt.NDArray[np.float64],
+    sentence_units: npt.NDArray[np.int64],
     eligible: npt.NDArray[np.bool_],
     maxlen: int,
     minlen: int,
     scores: DocumentScores,
 ) -> list[Extract]:
     """The best set of whole or shortened eligible sentences, in document order."""
+    quality = scores.quality
     per_word = quality.tolist()  # Python floats: indexing them is cheaper than NumPy scalars
     ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-per_word[i], i))
     # Whether the text capitalises its sentences, judged on up to CASING_SAMPLE of them spread
@@ -118,7 +119,15 @@ def _best_versions(
     if not pieces:
         return []
     units = piece_units(text, pieces)
-    piece_quality, vectors = scores.piece_quality(pieces, owners, units)
+    rows = None
+    whole = len(pieces) == len(ranked[:SHORTENED_CANDIDATES])  # no sentence was shortened
+    if whole and units == sentence_units[owners].tolist():
+        # Only whole sentences (none has a shorter version): rated as the sentences they are.
+        # ``piece_quality`` of a whole sentence repeats the sums that rated it, term by term
+        # in the same order, so its value and row are the sentence's own.
+        piece_quality, vectors, rows = quality[owners], scores.vectors, owners
+    else:
+        piece_quality, vectors = scores.piece_quality(pieces, owners, units)
     picks = choose_sentences(
         units,
         piece_quality,
@@ -128,6 +137,7 @@ def _best_versions(
         minlen,
         groups=owners,
         candidates_wanted=VERSION_CANDIDATES,
+        rows=rows,
     )
     extracts: list[Extract] = []
     for pick in sorted(picks, key=lambda pick: pieces[pick.index]):
@@ -167,7 +177,7 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
     unique = ~_repeats(text, spans)
     real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading & unique
     eligible = real & ~layout.back_matter
-    extracts = _best_versions(text, spans, scores.quality, eligible, maxlen, minlen, scores)
+    extracts = _best_versions(text, spans, units, eligible, maxlen, minlen, scores)
     if extracts:
         return extracts
     # All back matter, or only headings and fragments: take whole sentences of what there is.

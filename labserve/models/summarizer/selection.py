@@ -191,6 +191,7 @@ def choose_sentences(
     *,
     groups: Sequence[int] | None = None,
     candidates_wanted: int = CANDIDATES,
+    rows: Sequence[int] | None = None,
 ) -> list[Pick]:
     """The most valuable set of sentences within ``maxlen`` budget words.
 
@@ -205,6 +206,8 @@ def choose_sentences(
         groups: Optional group of each item (the sentence a version belongs to): at most one
             item of a group is chosen.
         candidates_wanted: How many of the best items the knapsack chooses among (<= 62).
+        rows: Optional row of ``vectors`` of each item (when items share the rows of a larger
+            matrix); by default the item's own index.
 
     Returns:
         The picks in document order; empty if no eligible sentence exists.
@@ -214,12 +217,13 @@ def choose_sentences(
     candidates = ranked[:candidates_wanted]
     if not candidates:
         return []
+    wanted = candidates if rows is None else [rows[index] for index in candidates]
     if len(candidates) * vectors.shape[1] <= DENSE_CELLS:  # small: dense is faster than sparse
-        dense = _dense_rows(vectors, candidates)
+        dense = _dense_rows(vectors, wanted)
         similarity = dense @ dense.T
     else:
-        rows = vectors[candidates]
-        similarity = np.asarray((rows @ rows.T).toarray(), dtype=np.float64)
+        chosen = vectors[wanted]
+        similarity = np.asarray((chosen @ chosen.T).toarray(), dtype=np.float64)
     if groups is not None:  # versions of one sentence are never taken together
         owner = np.asarray([groups[index] for index in candidates])
         similarity[owner[:, np.newaxis] == owner[np.newaxis, :]] = 1.0

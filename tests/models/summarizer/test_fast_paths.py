@@ -21,9 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labserve.models.summarizer import compression, cues, sentences
-from labserve.models.summarizer.budget import piece_units, span_units
+from labserve.models.summarizer.budget import piece_units, sentence_sizes, span_units
 from labserve.models.summarizer.chances import MIN_PARAGRAPHS, _ranks, may_spread, term_chances
-from labserve.models.summarizer.scoring import _ANY_WORD, _distinct_counts, word_bounds
+from labserve.models.summarizer.scoring import (
+    _ANY_WORD,
+    _distinct_counts,
+    document_scores,
+    word_bounds,
+)
 from labserve.models.summarizer.selection import (
     CUT_DISCOUNT,
     DUPLICATE,
@@ -33,6 +38,7 @@ from labserve.models.summarizer.selection import (
     _knapsack,
     _Solution,
 )
+from labserve.models.summarizer.structure import analyse_layout
 
 #: ``compression.TAIL`` as first written: whitespace, then a semicolon, an opening parenthesis
 #: or a comma and a side-clause word.
@@ -370,3 +376,48 @@ def test_words_of_few_paragraphs_have_the_chances_of_unplaced_words(paragraphs: 
 
 def test_words_of_enough_paragraphs_may_spread() -> None:
     assert may_spread(np.arange(-1, MIN_PARAGRAPHS, dtype=np.int64))
+
+
+#: Pieces of paper-like text: words (repeated, so that sentences share terms), numbers,
+#: placeholders, abbreviations, sentence ends, headings and paragraph breaks.
+PAPER_PIECES = [
+    "the ",
+    "cells ",
+    "protein ",
+    "p53 ",
+    "IL-6 ",
+    "expression ",
+    "tumour ",
+    "dose ",
+    "were ",
+    "in ",
+    "of ",
+    "3.5 mg/mL ",
+    "<dig> ",
+    "et al. ",
+    "Fig. 2 ",
+    "12% ",
+    "after 24 h. The ",
+    ". ",
+    ". We ",
+    "? ",
+    ", which ",
+    "\n\nConclusions\n\n",
+    "\n\n",
+    "\n",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_whole_sentences_are_rated_as_their_sentences(seed: int) -> None:
+    """What lets ``extractive`` skip ``piece_quality`` when no sentence has a shorter version."""
+    rng = random.Random(seed)
+    text = "".join(rng.choice(PAPER_PIECES) for _ in range(rng.randint(20, 400)))
+    spans = sentences.sentence_spans(text)
+    _, units = sentence_sizes(text, spans)
+    assert piece_units(text, spans) == units.tolist()
+    scores = document_scores(text, spans, analyse_layout(text, spans), units)
+    quality, vectors = scores.piece_quality(spans, list(range(len(spans))), units.tolist())
+    assert quality.tobytes() == scores.quality.tobytes()
+    for name in ("indptr", "indices", "data"):
+        assert getattr(vectors, name).tobytes() == getattr(scores.vectors, name).tobytes()
