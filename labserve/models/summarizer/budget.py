@@ -41,17 +41,21 @@ def span_units(text: str, span: Span) -> int:
     return sum(token_units(len(token)) for token in tokens)
 
 
-def piece_units(text: str, pieces: Sequence[Span]) -> list[int]:
+#: ``token_bounds`` of a text: start and end offsets of its tokens.
+Tokens = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def piece_units(text: str, pieces: Sequence[Span], tokens: Tokens | None = None) -> list[int]:
     """``[span_units(text, piece) for piece in pieces]``, from one pass over the text.
 
     A stretch of at most ``LONGEST_WORD``-character tokens costs one budget word per token
     it touches (a token cut by the stretch's edge still counts once); those are counted with
     two binary searches per stretch. A stretch touching a longer token is measured by
-    ``span_units`` itself.
+    ``span_units`` itself. ``tokens`` is ``token_bounds(text)`` when the caller has it.
     """
     if not pieces:
         return []
-    starts, ends = token_bounds(text)
+    starts, ends = token_bounds(text) if tokens is None else tokens
     bounds = np.asarray(pieces, dtype=np.int64).reshape(-1, 2)
     first = np.searchsorted(ends, bounds[:, 0], side="right")  # first token ending inside
     stop = np.searchsorted(starts, bounds[:, 1], side="left")  # tokens starting before end
@@ -80,13 +84,14 @@ def token_bounds(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64
 
 
 def sentence_sizes(
-    text: str, spans: Sequence[Span]
+    text: str, spans: Sequence[Span], tokens: Tokens | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Words and budget words of every sentence, from one pass over the text."""
+    """Words and budget words of every sentence, from one pass over the text (``tokens``:
+    ``token_bounds(text)`` when the caller has it)."""
     if not spans:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    starts, ends = token_bounds(text)
+    starts, ends = token_bounds(text) if tokens is None else tokens
     owner = sentence_index(spans, starts)
     lengths = ends - starts
     costs = np.maximum(1, -(-lengths // LONGEST_WORD))

@@ -30,10 +30,12 @@ import numpy.typing as npt
 
 from labserve.models.summarizer.budget import (
     ELLIPSIS,
+    Tokens,
     cut_span,
     cut_text,
     piece_units,
     sentence_sizes,
+    token_bounds,
 )
 from labserve.models.summarizer.compression import shortenings
 from labserve.models.summarizer.scoring import DocumentScores, document_scores
@@ -97,6 +99,7 @@ def _best_versions(
     maxlen: int,
     minlen: int,
     scores: DocumentScores,
+    tokens: Tokens,
 ) -> list[Extract]:
     """The best set of whole or shortened eligible sentences, in document order."""
     quality = scores.quality
@@ -118,7 +121,7 @@ def _best_versions(
             dropped.append(tail_dropped)
     if not pieces:
         return []
-    units = piece_units(text, pieces)
+    units = piece_units(text, pieces, tokens)
     rows = None
     whole = len(pieces) == len(ranked[:SHORTENED_CANDIDATES])  # no sentence was shortened
     if whole and units == sentence_units[owners].tolist():
@@ -169,7 +172,8 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
     if not 1 <= minlen <= maxlen:
         raise ValueError(f"need 1 <= minlen <= maxlen, got minlen={minlen}, maxlen={maxlen}")
     spans = sentence_spans(text)
-    words, units = sentence_sizes(text, spans)
+    tokens = token_bounds(text)
+    words, units = sentence_sizes(text, spans, tokens)
     if units.sum() <= maxlen:
         return [Extract(*span, sentence_text(text, span)) for span in spans]
     layout = analyse_layout(text, spans)
@@ -177,7 +181,7 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
     unique = ~_repeats(text, spans)
     real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading & unique
     eligible = real & ~layout.back_matter
-    extracts = _best_versions(text, spans, units, eligible, maxlen, minlen, scores)
+    extracts = _best_versions(text, spans, units, eligible, maxlen, minlen, scores, tokens)
     if extracts:
         return extracts
     # All back matter, or only headings and fragments: take whole sentences of what there is.
