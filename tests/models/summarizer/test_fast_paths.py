@@ -421,3 +421,13 @@ def test_whole_sentences_are_rated_as_their_sentences(seed: int) -> None:
     assert quality.tobytes() == scores.quality.tobytes()
     for name in ("indptr", "indices", "data"):
         assert getattr(vectors, name).tobytes() == getattr(scores.vectors, name).tobytes()
+
+
+def test_sentences_are_shortened_up_to_the_longest_in_words_however_short_the_words() -> None:
+    """One-letter words around the limit, on both sides of the length (in characters) up to
+    which counting the words is skipped."""
+    for count in range(70, 90):  # 149 to 187 characters
+        text = " ".join("x" * count) + ", which z."
+        words = len(text.split())
+        versions = compression.shortenings(text, (0, len(text)), cased=True)
+        assert bool(versions) is (words <= compression.LONGEST_SHORTENED), count
