@@ -41,7 +41,7 @@ from labserve.models.summarizer.budget import sentence_sizes
 from labserve.models.summarizer.chances import may_spread, term_chances
 from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING
 from labserve.models.summarizer.sentences import Span, sentence_index
-from labserve.models.summarizer.structure import BoolArray, Layout
+from labserve.models.summarizer.structure import Layout
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -318,8 +318,8 @@ def centrality(
     return similarity
 
 
-def _flags(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> BoolArray:
-    """Sentences in which ``pattern`` matches at the start of a word."""
+def _flagged(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> list[int]:
+    """Sentences (in order, each once) in which ``pattern`` matches at the start of a word."""
     starts = [
         match.start()
         for match in pattern.finditer(lowered)
@@ -327,25 +327,29 @@ def _flags(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> Boo
         or not lowered[match.start() - 1].isalnum()
         or not lowered[match.start()].isalnum()
     ]
-    flags = np.zeros(len(spans), dtype=bool)
-    if starts and spans:
-        flags[sentence_index(spans, starts)] = True
-    return flags
+    if not starts or not spans:
+        return []
+    return list(dict.fromkeys(sentence_index(spans, starts).tolist()))
 
 
 def cue_weights(lowered: str, spans: Sequence[Span]) -> FloatArray:
-    """Multipliers for what each sentence says (see ``cues``)."""
-    contribution = _flags(CONTRIBUTION, lowered, spans)
-    thesis = np.zeros(len(spans), dtype=bool)
-    if contribution.any():  # the first statement of the authors' contribution
-        thesis[int(np.argmax(contribution))] = True
-    up = (
-        1.0
-        + CONTRIBUTION_WEIGHT * contribution
-        + THESIS_WEIGHT * thesis
-        + FINDING_WEIGHT * _flags(FINDING, lowered, spans)
-    )
-    return np.asarray(up / np.where(_flags(DETAIL, lowered, spans), 1.0 + DETAIL_WEIGHT, 1.0))
+    """Multipliers for what each sentence says (see ``cues``).
+
+    Most sentences have no cue: their weight stays 1 and only the few flagged ones are
+    changed (the sums of weights are exact in binary, so their order does not matter).
+    """
+    weight = np.ones(len(spans))
+    contribution = _flagged(CONTRIBUTION, lowered, spans)
+    if contribution:
+        weight[contribution] += CONTRIBUTION_WEIGHT
+        weight[min(contribution)] += THESIS_WEIGHT  # the first statement of the contribution
+    finding = _flagged(FINDING, lowered, spans)
+    if finding:
+        weight[finding] += FINDING_WEIGHT
+    detail = _flagged(DETAIL, lowered, spans)
+    if detail:
+        weight[detail] /= 1.0 + DETAIL_WEIGHT
+    return weight
 
 
 @dataclass(frozen=True)

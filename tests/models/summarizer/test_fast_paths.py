@@ -12,6 +12,7 @@ import random
 import re
 from collections.abc import Sequence
 from itertools import repeat
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +26,12 @@ from labserve.models.summarizer.budget import piece_units, sentence_sizes, span_
 from labserve.models.summarizer.chances import MIN_PARAGRAPHS, _ranks, may_spread, term_chances
 from labserve.models.summarizer.scoring import (
     _ANY_WORD,
+    CONTRIBUTION_WEIGHT,
+    DETAIL_WEIGHT,
+    FINDING_WEIGHT,
+    THESIS_WEIGHT,
     _distinct_counts,
+    cue_weights,
     document_scores,
     word_bounds,
 )
@@ -431,3 +437,58 @@ def test_sentences_are_shortened_up_to_the_longest_in_words_however_short_the_wo
         words = len(text.split())
         versions = compression.shortenings(text, (0, len(text)), cased=True)
         assert bool(versions) is (words <= compression.LONGEST_SHORTENED), count
+
+
+def plain_flags(pattern: re.Pattern[str], lowered: str, spans: list[tuple[int, int]]) -> Any:
+    """``scoring``'s cue flags as first written: a boolean per sentence."""
+    starts = [
+        match.start()
+        for match in pattern.finditer(lowered)
+        if match.start() == 0
+        or not lowered[match.start() - 1].isalnum()
+        or not lowered[match.start()].isalnum()
+    ]
+    flags = np.zeros(len(spans), dtype=bool)
+    if starts and spans:
+        flags[sentences.sentence_index(spans, starts)] = True
+    return flags
+
+
+def plain_cue_weights(lowered: str, spans: list[tuple[int, int]]) -> Any:
+    """``scoring.cue_weights`` as first written: the weights summed over whole arrays."""
+    contribution = plain_flags(cues.CONTRIBUTION, lowered, spans)
+    thesis = np.zeros(len(spans), dtype=bool)
+    if contribution.any():
+        thesis[int(np.argmax(contribution))] = True
+    up = (
+        1.0
+        + CONTRIBUTION_WEIGHT * contribution
+        + THESIS_WEIGHT * thesis
+        + FINDING_WEIGHT * plain_flags(cues.FINDING, lowered, spans)
+    )
+    detail = plain_flags(cues.DETAIL, lowered, spans)
+    return up / np.where(detail, 1.0 + DETAIL_WEIGHT, 1.0)
+
+
+CUE_PIECES = [
+    "we show that ",
+    "in this study ",
+    "our results ",
+    "these results suggest ",
+    "in conclusion, ",
+    "fig. 2 ",
+    "table 1 ",
+    "et al. ",
+    "were washed ",
+    "cells ",
+    "grew ",
+    ". ",
+    ". ",
+    "\n\n",
+]
+
+
+def test_cue_weights_are_the_weights_summed_over_whole_arrays() -> None:
+    for text in random_texts(CUE_PIECES, 2000, seed=8):
+        spans = sentences.sentence_spans(text)
+        assert cue_weights(text, spans).tobytes() == plain_cue_weights(text, spans).tobytes()
