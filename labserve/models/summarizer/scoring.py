@@ -191,17 +191,15 @@ def _read_words(
     positions, ends = word_bounds(lowered)
     bounds = zip(positions.tolist(), ends.tolist(), strict=True)
     words = [lowered[start:end] for start, end in bounds]
-    # Distinct spellings in order of first use, each word's numbered by C-level loops (dict
-    # and map) rather than a Python one per word.
-    spellings = list(dict.fromkeys(words))
-    number = {spelling: index for index, spelling in enumerate(spellings)}
-    word_ids = np.fromiter(map(number.__getitem__, words), dtype=np.int64, count=len(words))
+    spellings: dict[str, int] = {}
+    number = spellings.setdefault
+    word_ids = np.asarray([number(word, len(spellings)) for word in words], dtype=np.int64)
     # Per distinct spelling (few), not per word: its folded term and its TF-IDF column.
     terms: dict[str, int] = {}
     vocabulary: dict[str, int] = {}
     term_of: list[int] = []
     column_of: list[int] = []
-    for spelling in spellings:
+    for spelling in spellings:  # in order of first use, as numbered
         term = stem(spelling) if spelling[-1] == "s" else spelling
         term_of.append(terms.setdefault(term, len(terms)))
         topical = len(spelling) > 1 and spelling not in _STOP_WORDS
