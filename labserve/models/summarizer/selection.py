@@ -20,9 +20,9 @@ Cost: ``O(CANDIDATES * maxlen * CANDIDATES)`` vectorised steps, independent of t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -101,60 +101,72 @@ def _knapsack(
     spare = np.ones((maxlen + 1, k))
     spare_of = np.subtract(1.0, similarity)
     spare_of[similarity >= (REDUNDANCY if avoid_repeats else DUPLICATE)] = -np.inf
+    per_word = quality[candidates].tolist()  # Python floats: the same products, less overhead
     too_long: list[int] = []
-    # -inf times a zero quality is NaN, which is never taken either (as the repeat it is).
-    with np.errstate(invalid="ignore"):
-        for position, index in enumerate(candidates):
-            width = units[index]
-            if width > maxlen:
-                too_long.append(position)
-                continue
-            # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing
-            # `width` higher. All are decided on the old arrays.
-            keep = maxlen - width + 1
-            gain = width * quality[index]
-            room = spare[:keep, position]
+    for position, index in enumerate(candidates):
+        width = units[index]
+        if width > maxlen:
+            too_long.append(position)
+            continue
+        # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing `width`
+        # higher. All are decided on the old arrays.
+        keep = maxlen - width + 1
+        gain = width * per_word[position]
+        room = spare[:keep, position]
+        if 0.0 < gain < math.inf:
             reached = room * gain
             reached += value[:keep]
             taking = reached > value[width:]
-            if not gain >= 0:  # -inf * gain is +inf: test the repeat limit itself
-                taking &= room != -np.inf
-            bit = 1 << position
-            row = spare_of[position]
-            # A few states take it: one by one from the top, so that each state is read
-            # before it is written (it can only be written from a lower one).
-            for state in reversed(taking.nonzero()[0].tolist()):
-                value[state + width] = reached[state]
-                members[state + width] = members[state] | bit
-                np.minimum(spare[state], row, out=spare[state + width])
-        totals = np.flatnonzero(value > -np.inf)[1:]  # state 0 (nothing taken) is always reached
-        solutions = list(
-            map(
-                _Solution,
-                value[totals].tolist(),
-                totals.tolist(),
-                [members[total] for total in totals.tolist()],
-                repeat(None),
+        else:  # -inf * gain is NaN or +inf here: test the repeat limit itself
+            with np.errstate(invalid="ignore"):
+                reached = room * gain + value[:keep]
+                taking = (reached > value[width:]) & (room != -np.inf)
+        bit = 1 << position
+        row = spare_of[position]
+        # A few states take it: one by one from the top, so that each state is read before
+        # it is written (it can only be written from a lower one).
+        for state in reversed(taking.nonzero()[0].tolist()):
+            value[state + width] = reached[state]
+            members[state + width] = members[state] | bit
+            np.minimum(spare[state], row, out=spare[state + width])
+    values = value.tolist()
+    # State 0 (nothing taken) is always reached.
+    totals = [total for total in range(1, maxlen + 1) if values[total] != -math.inf]
+    solutions = [_Solution(values[total], total, members[total], None) for total in totals]
+    if too_long:
+        solutions += _cuts(value, members, spare, too_long, per_word, maxlen)
+    return solutions
+
+
+def _cuts(
+    value: FloatArray,
+    members: list[int],
+    spare: FloatArray,
+    too_long: list[int],
+    per_word: list[float],
+    maxlen: int,
+) -> list[_Solution]:
+    """The best place for a cut of each over-long candidate (see ``_knapsack``)."""
+    reachable = np.flatnonzero(value > -np.inf)
+    totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
+    rooms = maxlen - totals
+    solutions = []
+    for position in too_long:
+        room = spare[totals, position]
+        with np.errstate(invalid="ignore"):  # -inf (a repeat) times 0 is NaN: dropped below
+            reached = value[totals] + rooms * per_word[position] * CUT_DISCOUNT * room
+        reached = np.where(room != -np.inf, reached, -np.inf)
+        if len(reached) == 0 or not np.isfinite(reached.max()):
+            continue
+        best = int(np.argmax(reached))
+        solutions.append(
+            _Solution(
+                float(reached[best]),
+                maxlen,
+                members[int(totals[best])],
+                (position, int(rooms[best])),
             )
         )
-        reachable = np.concatenate(([0], totals))
-        totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
-        for position in too_long:  # the best place for a cut of each over-long candidate
-            room = spare[totals, position]
-            rooms = maxlen - totals
-            reached = value[totals] + rooms * quality[candidates[position]] * CUT_DISCOUNT * room
-            reached = np.where(room != -np.inf, reached, -np.inf)
-            if len(reached) == 0 or not np.isfinite(reached.max()):
-                continue
-            best = int(np.argmax(reached))
-            solutions.append(
-                _Solution(
-                    float(reached[best]),
-                    maxlen,
-                    members[int(totals[best])],
-                    (position, int(rooms[best])),
-                )
-            )
     return solutions
 
 
