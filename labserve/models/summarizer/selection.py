@@ -236,8 +236,9 @@ def choose_sentences(
     else:
         chosen = vectors[wanted]
         similarity = np.asarray((chosen @ chosen.T).toarray(), dtype=np.float64)
-    if groups is not None:  # versions of one sentence are never taken together
-        owner = np.asarray([groups[index] for index in candidates])
+    owners = [] if groups is None else [groups[index] for index in candidates]
+    if len(set(owners)) < len(owners):  # versions of one sentence are never taken together
+        owner = np.asarray(owners)
         similarity[owner[:, np.newaxis] == owner[np.newaxis, :]] = 1.0
     np.fill_diagonal(similarity, 0.0)
     best: _Solution | None = None
