@@ -39,7 +39,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from labserve.models.summarizer.budget import sentence_sizes
 from labserve.models.summarizer.chances import may_spread, term_chances
-from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING
+from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING, match_starts
 from labserve.models.summarizer.sentences import Span, sentence_index
 from labserve.models.summarizer.structure import Layout
 
@@ -319,11 +319,9 @@ def centrality(
 def _flagged(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> list[int]:
     """Sentences (in order, each once) in which ``pattern`` matches at the start of a word."""
     starts = [
-        match.start()
-        for match in pattern.finditer(lowered)
-        if match.start() == 0
-        or not lowered[match.start() - 1].isalnum()
-        or not lowered[match.start()].isalnum()
+        start
+        for start in match_starts(pattern, lowered)
+        if start == 0 or not lowered[start - 1].isalnum() or not lowered[start].isalnum()
     ]
     if not starts or not spans:
         return []

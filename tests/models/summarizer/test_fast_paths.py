@@ -492,3 +492,36 @@ def test_cue_weights_are_the_weights_summed_over_whole_arrays() -> None:
     for text in random_texts(CUE_PIECES, 2000, seed=8):
         spans = sentences.sentence_spans(text)
         assert cue_weights(text, spans).tobytes() == plain_cue_weights(text, spans).tobytes()
+
+
+def literal_starts(pattern: re.Pattern[str]) -> list[str]:
+    """The literal characters each top-level alternative of ``pattern`` starts with."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    (operation, (_, alternatives)), *rest = _parser.parse(pattern.pattern, pattern.flags)
+    assert operation is _parser.BRANCH
+    assert not rest
+    heads = []
+    for alternative in alternatives:
+        head = ""
+        for operation, argument in alternative:
+            if operation is not _parser.LITERAL:
+                break
+            head += chr(argument)
+        heads.append(head)
+    return heads
+
+
+@pytest.mark.parametrize("pattern", list(cues.HEADS))
+def test_every_match_of_a_cue_starts_with_one_of_its_heads(pattern: re.Pattern[str]) -> None:
+    heads = literal_starts(pattern)
+    assert all(heads)
+    assert set(heads) == set(cues.HEADS[pattern])
+
+
+@pytest.mark.parametrize("pattern", list(cues.HEADS))
+def test_cue_match_starts_are_the_starts_of_finditer(pattern: re.Pattern[str]) -> None:
+    pieces = [*CUE_PIECES, "four results ", "ahere we show ", "we ", "in ", "our ", "fig", "["]
+    for text in random_texts(pieces, 3000, seed=9):
+        expected = [match.start() for match in pattern.finditer(text)]
+        assert cues.match_starts(pattern, text) == expected, text
