@@ -525,3 +525,21 @@ def test_cue_match_starts_are_the_starts_of_finditer(pattern: re.Pattern[str]) -
     for text in random_texts(pieces, 3000, seed=9):
         expected = [match.start() for match in pattern.finditer(text)]
         assert cues.match_starts(pattern, text) == expected, text
+
+
+UNIT_PIECES = [*"0123456789 .\u00a0\nhrsmindwkoy", "hrs", "min", "sec", "wk", "mo", "yr", "24 h. "]
+
+
+def plain_unit_periods(text: str) -> list[int]:
+    return [match.end() - 1 for match in sentences._UNIT_PERIOD.finditer(text)]
+
+
+def test_unit_periods_are_found_backwards_as_forwards() -> None:
+    for text in random_texts(UNIT_PIECES, 5000, seed=10):
+        assert sentences.unit_periods(text) == plain_unit_periods(text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(UNIT_PIECES) | st.characters(), max_size=40).map("".join))
+def test_unit_periods_are_found_backwards_in_any_text(text: str) -> None:
+    assert sentences.unit_periods(text) == plain_unit_periods(text)
