@@ -172,6 +172,8 @@ def _join_fragments(text: str, spans: list[Span]) -> list[Span]:
 
 def _tight(text: str, start: int, end: int) -> Span | None:
     """``start:end`` without surrounding whitespace; None if nothing is left."""
+    if start < end and not text[start].isspace() and not text[end - 1].isspace():
+        return start, end  # tight already (most sentences): no copies of it needed
     piece = text[start:end]
     stripped = piece.lstrip()
     if not stripped.strip():

@@ -543,3 +543,20 @@ def test_unit_periods_are_found_backwards_as_forwards() -> None:
 @given(st.lists(st.sampled_from(UNIT_PIECES) | st.characters(), max_size=40).map("".join))
 def test_unit_periods_are_found_backwards_in_any_text(text: str) -> None:
     assert sentences.unit_periods(text) == plain_unit_periods(text)
+
+
+def plain_tight(text: str, start: int, end: int) -> tuple[int, int] | None:
+    piece = text[start:end]
+    if not piece.strip():
+        return None
+    begin = start + len(piece) - len(piece.lstrip())
+    return begin, begin + len(piece.strip())
+
+
+def test_tight_spans_are_the_stripped_stretches() -> None:
+    rng = random.Random(11)
+    for text in random_texts([" ", "\n", "\u3000", "a", "b.", "\t"], 500, seed=12):
+        for _ in range(20):
+            start = rng.randint(0, len(text))
+            end = rng.randint(start, len(text))
+            assert sentences._tight(text, start, end) == plain_tight(text, start, end)
