@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -218,6 +219,32 @@ def _read_words(
     return _Words(positions, chances, positions[content], columns[content], vocabulary)
 
 
+class Rows(NamedTuple):
+    """Rows of a sparse matrix in compressed (CSR) form: the arrays of a scipy CSR matrix,
+    canonical (each row's columns ascending, once), without making one (scipy checks the
+    arrays it is given, which cost more than building them for a short text's sentences).
+    """
+
+    data: FloatArray
+    indices: npt.NDArray[np.int32]
+    indptr: npt.NDArray[np.int32]
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        """Stored entries."""
+        return len(self.data)
+
+    @property
+    def has_canonical_format(self) -> bool:
+        """Always (as scipy's attribute of the same name)."""
+        return True
+
+    def tocsr(self) -> sp.csr_matrix:
+        """The scipy matrix of these rows."""
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
 def _distinct_counts(keys: IntArray) -> tuple[IntArray, IntArray]:
     """``np.unique(keys, return_counts=True)`` without its generic dispatch (called twice per
     summary on a few hundred keys, where that overhead was most of its cost)."""
@@ -234,7 +261,7 @@ def _distinct_counts(keys: IntArray) -> tuple[IntArray, IntArray]:
 
 def _tfidf(
     rows: IntArray, columns: IntArray, n: int, width: int, idf: FloatArray | None = None
-) -> tuple[sp.csr_matrix, FloatArray]:
+) -> tuple[Rows, FloatArray]:
     """L2-normalised TF-IDF rows from (row, column) pairs, one per word; IDF over the rows
     unless given."""
     keys, counts = _distinct_counts(rows * width + columns)
@@ -248,11 +275,10 @@ def _tfidf(
     indptr = np.concatenate(([0], np.cumsum(np.bincount(row_of, minlength=n))))
     # scipy stores these indices as int32 (a text of at most a million characters has fewer
     # words than that holds); handing them over as int32 skips its check and copy.
-    matrix = sp.csr_matrix((data, cols.astype(np.int32), indptr.astype(np.int32)), shape=(n, width))
-    return matrix, idf
+    return Rows(data, cols.astype(np.int32), indptr.astype(np.int32), (n, width)), idf
 
 
-def _sentence_table(words: _Words, spans: Sequence[Span]) -> tuple[sp.csr_matrix, FloatArray]:
+def _sentence_table(words: _Words, spans: Sequence[Span]) -> tuple[Rows, FloatArray]:
     n = len(spans)
     rows = sentence_index(spans, words.content_starts) if n else np.zeros(0, dtype=np.int64)
     return _tfidf(rows, words.content_columns, n, max(len(words.vocabulary), 1))
@@ -266,7 +292,7 @@ def term_vectors(lowered: str, spans: Sequence[Span]) -> sp.csr_matrix:
     texts of hundreds of thousands of tiny sentences. A sentence without content words gets an
     all-zero row.
     """
-    return _sentence_table(_read_words(lowered), spans)[0]
+    return _sentence_table(_read_words(lowered), spans)[0].tocsr()
 
 
 def sentence_vectors(sentences: Sequence[str]) -> sp.csr_matrix:
@@ -279,7 +305,7 @@ def sentence_vectors(sentences: Sequence[str]) -> sp.csr_matrix:
     return term_vectors(lower_same_length("\n".join(sentences)), spans)
 
 
-def _row_dots(vectors: sp.csr_matrix, dense: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _row_dots(vectors: sp.csr_matrix | Rows, dense: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Each row's dot product with ``dense`` and with itself."""
     n = vectors.shape[0]
     rows = np.repeat(np.arange(n), np.diff(vectors.indptr))
@@ -288,7 +314,9 @@ def _row_dots(vectors: sp.csr_matrix, dense: FloatArray) -> tuple[FloatArray, Fl
     return np.asarray(dots, dtype=np.float64), np.asarray(self_norms, dtype=np.float64)
 
 
-def centroid_geometry(vectors: sp.csr_matrix) -> tuple[FloatArray, FloatArray, FloatArray]:
+def centroid_geometry(
+    vectors: sp.csr_matrix | Rows,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The rows' centroid, each row's dot product with it, and each row's with itself."""
     centroid = np.asarray(
         np.bincount(vectors.indices, weights=vectors.data, minlength=vectors.shape[1]),
@@ -299,7 +327,7 @@ def centroid_geometry(vectors: sp.csr_matrix) -> tuple[FloatArray, FloatArray, F
 
 
 def centrality(
-    vectors: sp.csr_matrix,
+    vectors: sp.csr_matrix | Rows,
     geometry: tuple[FloatArray, FloatArray, FloatArray] | None = None,
 ) -> FloatArray:
     """Cosine similarity of each row to the centroid of the OTHER rows (0 for empty rows).
@@ -360,7 +388,7 @@ class DocumentScores:
     """
 
     quality: FloatArray
-    vectors: sp.csr_matrix
+    vectors: Rows
     relevance_weight: FloatArray
     exponent: float
     words: _Words
@@ -377,7 +405,7 @@ class DocumentScores:
         result: FloatArray = expected / np.maximum(np.asarray(units, dtype=np.float64), 1.0)
         return result
 
-    def piece_vectors(self, pieces: Sequence[Span]) -> sp.csr_matrix:
+    def piece_vectors(self, pieces: Sequence[Span]) -> Rows:
         """L2-normalised TF-IDF rows of stretches of the text (they may overlap)."""
         bounds = np.searchsorted(
             self.words.content_starts, np.asarray(pieces, dtype=np.int64).reshape(-1, 2)
@@ -391,7 +419,9 @@ class DocumentScores:
         vectors, _ = _tfidf(rows, self.words.content_columns[words], len(pieces), width, self.idf)
         return vectors
 
-    def _entries(self, sentences: IntArray, columns: IntArray) -> FloatArray:
+    def _entries(
+        self, sentences: IntArray, columns: IntArray | npt.NDArray[np.int32]
+    ) -> FloatArray:
         """``vectors[sentences[i], columns[i]]`` for each ``i`` (0 where the entry is empty)."""
         matrix = self.vectors
         if not matrix.nnz:
@@ -407,7 +437,7 @@ class DocumentScores:
 
     def piece_quality(
         self, pieces: Sequence[Span], owners: Sequence[int], units: Sequence[int]
-    ) -> tuple[FloatArray, sp.csr_matrix]:
+    ) -> tuple[FloatArray, Rows]:
         """Value per budget word of stretches of sentences, and their TF-IDF rows.
 
         Relevance is the cosine to the centroid of the other sentences (the owner's own
@@ -462,4 +492,4 @@ def sentence_quality(
 ) -> tuple[FloatArray, sp.csr_matrix]:
     """Summary value per word of each sentence, and the TF-IDF vectors behind it."""
     scores = document_scores(text, spans, layout)
-    return scores.quality, scores.vectors
+    return scores.quality, scores.vectors.tocsr()

@@ -234,7 +234,7 @@ def choose_sentences(
         dense = _dense_rows(vectors, wanted)
         similarity = dense @ dense.T
     else:
-        chosen = vectors[wanted]
+        chosen = (vectors if sp.issparse(vectors) else vectors.tocsr())[wanted]
         similarity = np.asarray((chosen @ chosen.T).toarray(), dtype=np.float64)
     owners = [] if groups is None else [groups[index] for index in candidates]
     if len(set(owners)) < len(owners):  # versions of one sentence are never taken together
