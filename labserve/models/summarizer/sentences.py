@@ -150,8 +150,8 @@ def _should_join(previous: str, following: str, *, cased: bool) -> bool:
 
 def capitalises_sentences(text: str, spans: list[Span]) -> bool:
     """Whether most sentences that start with a letter start with a capital one."""
-    letters = [text[start] for start, _ in spans if text[start].isalpha()]
-    return sum(letter.isupper() for letter in letters) * 2 >= len(letters)
+    letters = list(filter(str.isalpha, [text[start] for start, _ in spans]))
+    return sum(map(str.isupper, letters)) * 2 >= len(letters)
 
 
 def _join_fragments(text: str, spans: list[Span]) -> list[Span]:
