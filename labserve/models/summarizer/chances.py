@@ -53,7 +53,9 @@ def may_spread(paragraphs: IntArray) -> bool:
     spread: only with ``MIN_PARAGRAPHS`` distinct body paragraphs among them, so a caller
     whose sentences are in fewer need not place every word in a paragraph."""
     body = paragraphs[paragraphs >= 0]
-    return len(body) >= MIN_PARAGRAPHS and len(np.unique(body)) >= MIN_PARAGRAPHS
+    if len(body) < MIN_PARAGRAPHS or int(body.max()) - int(body.min()) < MIN_PARAGRAPHS - 1:
+        return False  # too few sentences, or paragraph numbers too close, for enough of them
+    return len(np.unique(body)) >= MIN_PARAGRAPHS
 
 
 def term_chances(
