@@ -273,8 +273,8 @@ def _tfidf(
     norms[norms == 0] = 1.0
     data /= norms[row_of]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(row_of, minlength=n))))
-    # scipy stores these indices as int32 (a text of at most a million characters has fewer
-    # words than that holds); handing them over as int32 skips its check and copy.
+    # Indices as int32, as scipy stores them (a text of at most a million characters has fewer
+    # words than that holds): ``Rows.tocsr`` hands them over without a check and copy.
     return Rows(data, cols.astype(np.int32), indptr.astype(np.int32), (n, width)), idf
 
 
