@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labserve.models.summarizer import compression, cues, sentences
+from labserve.models.summarizer import compression, cues, sentences, structure
 from labserve.models.summarizer.budget import piece_units, sentence_sizes, span_units
 from labserve.models.summarizer.chances import MIN_PARAGRAPHS, _ranks, may_spread, term_chances
 from labserve.models.summarizer.scoring import (
@@ -44,7 +44,7 @@ from labserve.models.summarizer.selection import (
     _knapsack,
     _Solution,
 )
-from labserve.models.summarizer.structure import analyse_layout
+from labserve.models.summarizer.structure import Layout, analyse_layout
 
 #: ``compression.TAIL`` as first written: whitespace, then a semicolon, an opening parenthesis
 #: or a comma and a side-clause word.
@@ -560,3 +560,61 @@ def test_tight_spans_are_the_stripped_stretches() -> None:
             start = rng.randint(0, len(text))
             end = rng.randint(start, len(text))
             assert sentences._tight(text, start, end) == plain_tight(text, start, end)
+
+
+def plain_layout(text: str, spans: list[tuple[int, int]]) -> Layout:
+    """``structure.analyse_layout`` as first written: sections walked even without headings."""
+    n = len(spans)
+    breaks = np.asarray(
+        [match.start() for match in structure._PARAGRAPH_BREAK.finditer(text)], np.int64
+    )
+    starts = np.asarray([start for start, _ in spans], dtype=np.int64)
+    paragraph = np.searchsorted(breaks, starts).astype(np.int64)
+    sizes = np.bincount(paragraph, minlength=int(paragraph.max(initial=0)) + 1)
+    heading = np.zeros(n, dtype=bool)
+    for index in np.flatnonzero(sizes[paragraph] == 1).tolist():  # headings stand alone
+        start, end = spans[index]
+        heading[index] = end - start <= structure.HEADING_CHARS and structure._is_heading(
+            text[start:end]
+        )
+    back_matter = np.zeros(n, dtype=bool)
+    summarising = np.zeros(n, dtype=bool)
+    found_summarising = False
+    section_start, section = 0, ""
+    boundaries: list[int] = [*np.flatnonzero(heading).tolist(), n]
+    for index in boundaries:
+        # Sentences from the previous heading up to this one belong to its section.
+        back_matter[section_start:index] = section == "back"
+        summarising[section_start:index] = section == "summarising"
+        if index == n:
+            break
+        name = structure._heading_name(text[spans[index][0] : spans[index][1]])
+        if structure._SUMMARISING_HEADING.fullmatch(name):
+            section, found_summarising = "summarising", True
+        elif structure._BACK_MATTER_HEADING.fullmatch(name):
+            section = "back"
+        else:
+            section = ""
+        section_start = index + 1
+    back_matter &= ~heading
+    summarising &= ~heading
+    if not found_summarising:
+        body = ~heading & ~back_matter
+        body_paragraphs = np.unique(paragraph[body])
+        if len(body_paragraphs) >= structure.MIN_PARAGRAPHS:
+            summarising = body & (paragraph == body_paragraphs[-1])
+    opening = np.zeros(n, dtype=bool)
+    first = np.flatnonzero(~heading & ~back_matter)[:1]
+    opening[first] = True
+    return Layout(paragraph, heading, back_matter, summarising, opening)
+
+
+LAYOUT_PIECES = [*PAPER_PIECES, "\n\nAbstract\n\n", "\n\nReferences\n\n", "\n\n1. Methods\n\n"]
+
+
+def test_layouts_are_the_layouts_walked_section_by_section() -> None:
+    for text in random_texts(LAYOUT_PIECES, 3000, seed=13):
+        spans = sentences.sentence_spans(text)
+        got, expected = analyse_layout(text, spans), plain_layout(text, spans)
+        for name in ("paragraph", "heading", "back_matter", "summarising", "opening"):
+            assert getattr(got, name).tolist() == getattr(expected, name).tolist(), text
