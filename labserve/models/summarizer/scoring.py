@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -376,6 +376,16 @@ def cue_weights(lowered: str, spans: Sequence[Span]) -> FloatArray:
     return weight
 
 
+def _density(words: _Words, pieces: Sequence[Span], units: Sequence[int] | IntArray) -> FloatArray:
+    """``DocumentScores.density``, before there are scores."""
+    if not len(pieces):
+        return np.zeros(0)
+    bounds = np.searchsorted(words.starts, np.asarray(pieces, dtype=np.int64).ravel())
+    expected = words.chances[bounds[1::2]] - words.chances[bounds[0::2]]
+    result: FloatArray = expected / np.maximum(np.asarray(units, dtype=np.float64), 1.0)
+    return result
+
+
 @dataclass(frozen=True)
 class DocumentScores:
     """Everything needed to rate a sentence, or a stretch of one, of one document.
@@ -398,12 +408,7 @@ class DocumentScores:
 
     def density(self, pieces: Sequence[Span], units: Sequence[int] | IntArray) -> FloatArray:
         """Expected summary words per budget word of each stretch ``(start, end)``."""
-        if not len(pieces):
-            return np.zeros(0)
-        bounds = np.searchsorted(self.words.starts, np.asarray(pieces, dtype=np.int64).ravel())
-        expected = self.words.chances[bounds[1::2]] - self.words.chances[bounds[0::2]]
-        result: FloatArray = expected / np.maximum(np.asarray(units, dtype=np.float64), 1.0)
-        return result
+        return _density(self.words, pieces, units)
 
     def piece_vectors(self, pieces: Sequence[Span]) -> Rows:
         """L2-normalised TF-IDF rows of stretches of the text (they may overlap)."""
@@ -482,9 +487,8 @@ def document_scores(
     exponent = min(1.0, max(MIN_RELEVANCE_EXPONENT, EVIDENCE_WORDS / max(len(words.starts), 1)))
     if units is None:
         units = sentence_sizes(text, spans)[1]
-    scores = DocumentScores(np.zeros(0), vectors, weight, exponent, words, idf, geometry)
-    quality: FloatArray = relevance**exponent * scores.density(spans, units)
-    return replace(scores, quality=quality)
+    quality: FloatArray = relevance**exponent * _density(words, spans, units)
+    return DocumentScores(quality, vectors, weight, exponent, words, idf, geometry)
 
 
 def sentence_quality(
