@@ -26,6 +26,8 @@ _TOKEN = re.compile(r"\S+")
 _LAST_SPACE = 0x3000
 #: Whether each code point up to one past ``_LAST_SPACE`` is whitespace (that last: no).
 _IS_SPACE = np.asarray([chr(c).isspace() for c in range(_LAST_SPACE + 2)], dtype=bool)
+#: ``bytes.translate`` table of ASCII characters to 1 (non-whitespace) or 0 (whitespace).
+_ASCII_SOLID = bytes(int(not _IS_SPACE[c]) for c in range(128)) + bytes(128)
 
 
 def token_units(length: int) -> int:
@@ -41,17 +43,21 @@ def span_units(text: str, span: Span) -> int:
     return sum(token_units(len(token)) for token in tokens)
 
 
-def piece_units(text: str, pieces: Sequence[Span]) -> list[int]:
+#: ``token_bounds`` of a text: start and end offsets of its tokens.
+Tokens = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def piece_units(text: str, pieces: Sequence[Span], tokens: Tokens | None = None) -> list[int]:
     """``[span_units(text, piece) for piece in pieces]``, from one pass over the text.
 
     A stretch of at most ``LONGEST_WORD``-character tokens costs one budget word per token
     it touches (a token cut by the stretch's edge still counts once); those are counted with
     two binary searches per stretch. A stretch touching a longer token is measured by
-    ``span_units`` itself.
+    ``span_units`` itself. ``tokens`` is ``token_bounds(text)`` when the caller has it.
     """
     if not pieces:
         return []
-    starts, ends = token_bounds(text)
+    starts, ends = token_bounds(text) if tokens is None else tokens
     bounds = np.asarray(pieces, dtype=np.int64).reshape(-1, 2)
     first = np.searchsorted(ends, bounds[:, 0], side="right")  # first token ending inside
     stop = np.searchsorted(starts, bounds[:, 1], side="left")  # tokens starting before end
@@ -70,23 +76,27 @@ def token_bounds(text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64
     The same tokens as ``re.finditer(r"\\S+", text)``, found with array operations on the
     code points: a regex match object per word made this a tenth of a short text's cost.
     """
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    solid = np.zeros(len(codes) + 2, dtype=np.int8)
-    solid[1:-1] = ~_IS_SPACE[np.minimum(codes, _LAST_SPACE + 1)]
-    edges = np.diff(solid)
-    starts = np.flatnonzero(edges == 1).astype(np.int64)
-    ends = np.flatnonzero(edges == -1).astype(np.int64)
-    return starts, ends
+    if text.isascii():  # one byte per character: a byte translation classifies them
+        padded = b" " + text.encode("ascii") + b" "
+        solid = np.frombuffer(padded.translate(_ASCII_SOLID), dtype=np.int8)
+    else:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        solid = np.zeros(len(codes) + 2, dtype=np.int8)
+        solid[1:-1] = ~_IS_SPACE[np.minimum(codes, _LAST_SPACE + 1)]
+    # Edges alternate, a token's start (+1) then its end (-1): one scan finds both.
+    edges = np.diff(solid).nonzero()[0].astype(np.int64, copy=False)
+    return edges[0::2], edges[1::2]
 
 
 def sentence_sizes(
-    text: str, spans: Sequence[Span]
+    text: str, spans: Sequence[Span], tokens: Tokens | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Words and budget words of every sentence, from one pass over the text."""
+    """Words and budget words of every sentence, from one pass over the text (``tokens``:
+    ``token_bounds(text)`` when the caller has it)."""
     if not spans:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    starts, ends = token_bounds(text)
+    starts, ends = token_bounds(text) if tokens is None else tokens
     owner = sentence_index(spans, starts)
     lengths = ends - starts
     costs = np.maximum(1, -(-lengths // LONGEST_WORD))

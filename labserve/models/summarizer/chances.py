@@ -48,6 +48,16 @@ def _ranks(values: IntArray) -> IntArray:
     return np.unique(values, return_inverse=True)[1].astype(np.int64)
 
 
+def may_spread(paragraphs: IntArray) -> bool:
+    """Whether words in these paragraphs (-1 outside the body) could have their chances by
+    spread: only with ``MIN_PARAGRAPHS`` distinct body paragraphs among them, so a caller
+    whose sentences are in fewer need not place every word in a paragraph."""
+    body = paragraphs[paragraphs >= 0]
+    if len(body) < MIN_PARAGRAPHS or int(body.max()) - int(body.min()) < MIN_PARAGRAPHS - 1:
+        return False  # too few sentences, or paragraph numbers too close, for enough of them
+    return len(np.unique(body)) >= MIN_PARAGRAPHS
+
+
 def term_chances(
     word_terms: IntArray, term_count: int, word_paragraphs: IntArray | None = None
 ) -> FloatArray:

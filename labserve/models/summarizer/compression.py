@@ -105,8 +105,6 @@ TAIL = re.compile(
     rf"|(?<=\s)\s*(?:;\s|\(|,\s*(?:{_TAIL_WORDS})\b))",
     re.I,
 )
-#: A tail starts at one of these (a sentence without any has no tail to drop).
-_TAIL_MARKS = (";", ",", "(")
 
 
 def _words(text: str, start: int, end: int) -> int:
@@ -134,11 +132,14 @@ def shortenings(text: str, span: Span, *, cased: bool) -> list[tuple[Span, bool]
         fixed order; empty for a sentence too short or too long to shorten.
     """
     start, end = span
-    if _words(text, start, end) > LONGEST_SHORTENED:
+    # Fewer than 2 * LONGEST_SHORTENED + 1 characters hold at most LONGEST_SHORTENED words
+    # (each but the last needs a space after it): no need to count them.
+    if end - start > 2 * LONGEST_SHORTENED and _words(text, start, end) > LONGEST_SHORTENED:
         return []
     starts = [start]
     # A lead-in ends at a comma: a sentence without one has none (and the match is skipped).
-    lead = LEAD_IN.match(text, start, end) if text.find(",", start, end) >= 0 else None
+    comma = text.find(",", start, end) >= 0
+    lead = LEAD_IN.match(text, start, end) if comma else None
     if (
         lead is not None
         and _keeps_a_sentence(text, lead.end(), end, cased=cased)
@@ -148,13 +149,17 @@ def shortenings(text: str, span: Span, *, cased: bool) -> list[tuple[Span, bool]
     frame = REPORTING_FRAME.match(text, start, end)
     if frame is not None and _keeps_a_sentence(text, frame.end(), end, cased=cased):
         starts.append(frame.end())
-    starts = list(dict.fromkeys(starts))
+    if len(starts) > 1:
+        starts = list(dict.fromkeys(starts))
     ends = [(end, False)]
-    has_tail = any(text.find(mark, start, end) >= 0 for mark in _TAIL_MARKS)
+    # A tail holds a semicolon, a comma or an opening parenthesis: a sentence without has none.
+    has_tail = comma or text.find(";", start, end) >= 0 or text.find("(", start, end) >= 0
     for tail in TAIL.finditer(text, start, end) if has_tail else ():
         if len(ends) > MAX_TAIL_CUTS:
             break
         ends.append((tail.start(), True))
+    if len(starts) == len(ends) == 1:  # nothing to drop: the whole sentence only
+        return []
     versions: list[tuple[Span, bool]] = []
     for first in starts:
         for last, dropped in ends:

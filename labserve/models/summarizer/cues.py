@@ -76,6 +76,42 @@ DETAIL = re.compile(
 )
 
 
+#: The literal start of each alternative of each pattern above (the tests check them against
+#: the patterns): every match starts with one of them.
+HEADS: dict[re.Pattern[str], tuple[str, ...]] = {
+    CONTRIBUTION: ("we ", "in ", "with ", "this ", "aim", "goal", "purpose", "objective", "here")
+    + ("our ",),
+    FINDING: ("these ", "our ", "the present ", "in ", "to conclude", "taken together")
+    + ("collectively", "overall,", "to our knowledge", "for the first time"),
+    DETAIL: ("fig", "table", "supplementary", "additional file", "were ", "was ", "according to ")
+    + ("et al", "["),
+}
+
+
+def match_starts(pattern: re.Pattern[str], text: str) -> list[int]:
+    """Where the matches of ``pattern.finditer(text)`` start (a pattern of ``HEADS``).
+
+    The pattern is tried only where one of its heads occurs, in order, skipping those inside
+    the previous match, which is what ``finditer`` does; it finds the same matches without
+    trying the pattern at each of the many positions holding a possible first letter.
+    """
+    find = text.find
+    places: set[int] = set()
+    for head in HEADS[pattern]:
+        at = find(head)
+        while at >= 0:
+            places.add(at)
+            at = find(head, at + 1)
+    starts: list[int] = []
+    done = 0
+    match = pattern.match
+    for at in sorted(places):
+        if at >= done and (found := match(text, at)) is not None:
+            starts.append(at)
+            done = found.end()
+    return starts
+
+
 def mentions(pattern: re.Pattern[str], text: str) -> bool:
     """Whether ``pattern`` matches ``text`` (lower-cased) at the start of a word."""
     for match in pattern.finditer(text):

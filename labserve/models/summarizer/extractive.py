@@ -30,10 +30,12 @@ import numpy.typing as npt
 
 from labserve.models.summarizer.budget import (
     ELLIPSIS,
+    Tokens,
     cut_span,
     cut_text,
     piece_units,
     sentence_sizes,
+    token_bounds,
 )
 from labserve.models.summarizer.compression import shortenings
 from labserve.models.summarizer.scoring import DocumentScores, document_scores
@@ -92,13 +94,15 @@ def _repeats(text: str, spans: Sequence[Span]) -> npt.NDArray[np.bool_]:
 def _best_versions(
     text: str,
     spans: Sequence[Span],
-    quality: npt.NDArray[np.float64],
+    sentence_units: npt.NDArray[np.int64],
     eligible: npt.NDArray[np.bool_],
     maxlen: int,
     minlen: int,
     scores: DocumentScores,
+    tokens: Tokens,
 ) -> list[Extract]:
     """The best set of whole or shortened eligible sentences, in document order."""
+    quality = scores.quality
     per_word = quality.tolist()  # Python floats: indexing them is cheaper than NumPy scalars
     ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-per_word[i], i))
     # Whether the text capitalises its sentences, judged on up to CASING_SAMPLE of them spread
@@ -117,8 +121,16 @@ def _best_versions(
             dropped.append(tail_dropped)
     if not pieces:
         return []
-    units = piece_units(text, pieces)
-    piece_quality, vectors = scores.piece_quality(pieces, owners, units)
+    units = piece_units(text, pieces, tokens)
+    rows = None
+    whole = len(pieces) == len(ranked[:SHORTENED_CANDIDATES])  # no sentence was shortened
+    if whole and units == sentence_units[owners].tolist():
+        # Only whole sentences (none has a shorter version): rated as the sentences they are.
+        # ``piece_quality`` of a whole sentence repeats the sums that rated it, term by term
+        # in the same order, so its value and row are the sentence's own.
+        piece_quality, vectors, rows = quality[owners], scores.vectors, owners
+    else:
+        piece_quality, vectors = scores.piece_quality(pieces, owners, units)
     picks = choose_sentences(
         units,
         piece_quality,
@@ -128,6 +140,7 @@ def _best_versions(
         minlen,
         groups=owners,
         candidates_wanted=VERSION_CANDIDATES,
+        rows=rows,
     )
     extracts: list[Extract] = []
     for pick in sorted(picks, key=lambda pick: pieces[pick.index]):
@@ -159,7 +172,8 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
     if not 1 <= minlen <= maxlen:
         raise ValueError(f"need 1 <= minlen <= maxlen, got minlen={minlen}, maxlen={maxlen}")
     spans = sentence_spans(text)
-    words, units = sentence_sizes(text, spans)
+    tokens = token_bounds(text)
+    words, units = sentence_sizes(text, spans, tokens)
     if units.sum() <= maxlen:
         return [Extract(*span, sentence_text(text, span)) for span in spans]
     layout = analyse_layout(text, spans)
@@ -167,7 +181,7 @@ def extract(text: str, maxlen: int, minlen: int) -> list[Extract]:
     unique = ~_repeats(text, spans)
     real = (words >= SHORT_SENTENCE_WORDS) & ~layout.heading & unique
     eligible = real & ~layout.back_matter
-    extracts = _best_versions(text, spans, scores.quality, eligible, maxlen, minlen, scores)
+    extracts = _best_versions(text, spans, units, eligible, maxlen, minlen, scores, tokens)
     if extracts:
         return extracts
     # All back matter, or only headings and fragments: take whole sentences of what there is.

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -38,10 +39,10 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from labserve.models.summarizer.budget import sentence_sizes
-from labserve.models.summarizer.chances import term_chances
-from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING
+from labserve.models.summarizer.chances import may_spread, term_chances
+from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING, match_starts
 from labserve.models.summarizer.sentences import Span, sentence_index
-from labserve.models.summarizer.structure import BoolArray, Layout
+from labserve.models.summarizer.structure import Layout
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -70,7 +71,25 @@ _TOKEN = re.compile(r"<[^\W\d_]+>|[^\W_][\w.\-]*[^\W_]")
 _NUMBER_LIKE = re.compile(r"<[^\W\d_]+>|[\d.,\-]+")
 # Every word for the density, single letters and digits included.
 _ANY_WORD = re.compile(r"<[^\W\d_]+>|[^\W_][\w.\-]*[^\W_]|[^\W_]")
+# The placeholder part of ``_ANY_WORD`` alone (see ``word_bounds``).
+_PLACEHOLDER = re.compile(r"<[^\W\d_]+>")
 _STOP_WORDS = ENGLISH_STOP_WORDS
+
+#: What each character is to ``_ANY_WORD`` (see ``word_bounds``): a letter or digit
+#: (``[^\W_]``, which is ``str.isalnum``), a joiner that may stand inside a word (``_``, ``.``,
+#: ``-``: the rest of ``[\w.\-]``), or anything else.
+_OTHER, _ALNUM, _JOINER = 0, 1, 2
+#: Code points below this are classified by table; the few others a text has, one by one.
+_TABLED = 0x3000
+_KIND = np.asarray(
+    [
+        _ALNUM if chr(c).isalnum() else _JOINER if chr(c) in "_.-" else _OTHER
+        for c in range(_TABLED)
+    ],
+    dtype=np.int8,
+)
+#: ``_KIND`` of the ASCII characters, as a ``bytes.translate`` table.
+_ASCII_KIND = bytes(_KIND[:128].tolist()) + bytes(128)
 
 
 def stem(word: str) -> str:
@@ -98,9 +117,55 @@ def content_terms(lowered: str) -> list[str]:
     ]
 
 
+def _character_kinds(text: str) -> npt.NDArray[np.int8]:
+    """``_ALNUM``, ``_JOINER`` or ``_OTHER`` for each character of ``text`` (a new array)."""
+    if text.isascii():  # one byte per character: a byte translation does it (most texts)
+        return np.frombuffer(bytearray(text, "ascii").translate(_ASCII_KIND), dtype=np.int8)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    kinds = _KIND[np.minimum(codes, _TABLED - 1)]
+    high = codes >= _TABLED
+    if high.any():  # rare (CJK, symbols, emoji): each distinct one classified by Python
+        for code in np.unique(codes[high]).tolist():
+            kinds[codes == code] = _ALNUM if chr(code).isalnum() else _OTHER
+    return kinds
+
+
+def word_bounds(text: str) -> tuple[IntArray, IntArray]:
+    """Start and end offsets of the words of ``text``: the matches of ``_ANY_WORD``.
+
+    The same spans as ``[m.span() for m in _ANY_WORD.finditer(text)]``, found with array
+    operations on the characters (the regex engine tries its pattern at every position, which
+    cost most of the time spent reading a short text's words). Outside placeholders, a word
+    is a maximal run of letters, digits and joiners (``_``, ``.``, ``-``) from its first letter or
+    digit to its last: the regex starts a match at the run's first letter or digit, and its
+    greedy middle gives back only the joiners after the last one. A placeholder (``<dig>``)
+    starts at a ``<``, which no run contains, so it is found apart and merged in.
+    """
+    kinds = _character_kinds(text)
+    placeholders: list[tuple[int, int]] = []
+    if "<" in text:
+        placeholders = [match.span() for match in _PLACEHOLDER.finditer(text)]
+        for start, end in placeholders:
+            kinds[start:end] = _OTHER
+    alnum = (kinds == _ALNUM).nonzero()[0]
+    # Two letters or digits are in one word unless something other than a joiner lies between
+    # them: a different count of such characters up to each.
+    breaks = np.cumsum(kinds == _OTHER)[alnum]
+    change = breaks[1:] != breaks[:-1]
+    edge = np.ones(min(len(alnum), 1), dtype=bool)
+    starts = alnum[np.concatenate((edge, change))]
+    ends = alnum[np.concatenate((change, edge))] + 1
+    if placeholders:
+        bounds = np.asarray(placeholders, dtype=np.int64)
+        order = np.argsort(np.concatenate((starts, bounds[:, 0])), kind="stable")
+        starts = np.concatenate((starts, bounds[:, 0]))[order]
+        ends = np.concatenate((ends, bounds[:, 1]))[order]
+    return starts, ends
+
+
 @dataclass(frozen=True)
 class _Words:
-    """Every word of a lower-cased text, read in one regex pass.
+    """Every word of a lower-cased text, read in one pass (``word_bounds``).
 
     Attributes:
         starts: Where each word starts.
@@ -124,34 +189,60 @@ def _read_words(
 ) -> _Words:
     """Read every word; ``body_paragraph`` (per sentence at ``spans``: its paragraph, or -1
     outside the body) lets word chances follow the text's paragraphs (``chances``)."""
-    # Built-in maps over the match objects: about a fifth faster than a Python loop.
-    matches = list(_ANY_WORD.finditer(lowered))
-    starts = list(map(re.Match.start, matches))
+    positions, ends = word_bounds(lowered)
+    bounds = zip(positions.tolist(), ends.tolist(), strict=True)
+    words = [lowered[start:end] for start, end in bounds]
     spellings: dict[str, int] = {}
     number = spellings.setdefault
-    ids = [number(word, len(spellings)) for word in map(re.Match.group, matches)]
+    word_ids = np.asarray([number(word, len(spellings)) for word in words], dtype=np.int64)
     # Per distinct spelling (few), not per word: its folded term and its TF-IDF column.
     terms: dict[str, int] = {}
     vocabulary: dict[str, int] = {}
-    term_of = np.zeros(len(spellings), dtype=np.int64)
-    column_of = np.full(len(spellings), -1, dtype=np.int64)
-    for spelling, index in spellings.items():
+    term_of: list[int] = []
+    column_of: list[int] = []
+    for spelling in spellings:  # in order of first use, as numbered
         term = stem(spelling) if spelling[-1] == "s" else spelling
-        term_of[index] = terms.setdefault(term, len(terms))
+        term_of.append(terms.setdefault(term, len(terms)))
         topical = len(spelling) > 1 and spelling not in _STOP_WORDS
         if topical and not _NUMBER_LIKE.fullmatch(spelling):
-            column_of[index] = vocabulary.setdefault(term, len(vocabulary))
-    word_ids = np.asarray(ids, dtype=np.int64)
-    word_terms = term_of[word_ids]
-    positions = np.asarray(starts, dtype=np.int64)
+            column_of.append(vocabulary.setdefault(term, len(vocabulary)))
+        else:
+            column_of.append(-1)
+    word_terms = np.asarray(term_of, dtype=np.int64)[word_ids]
     word_paragraphs = None
-    if body_paragraph is not None and len(spans):
+    if body_paragraph is not None and len(spans) and may_spread(body_paragraph):
         word_paragraphs = body_paragraph[sentence_index(spans, positions)]
     chance = term_chances(word_terms, len(terms), word_paragraphs)
     chances = np.concatenate(([0.0], np.cumsum(chance[word_terms])))
-    columns = column_of[word_ids]
+    columns = np.asarray(column_of, dtype=np.int64)[word_ids]
     content = columns >= 0
     return _Words(positions, chances, positions[content], columns[content], vocabulary)
+
+
+class Rows(NamedTuple):
+    """Rows of a sparse matrix in compressed (CSR) form: the arrays of a scipy CSR matrix,
+    canonical (each row's columns ascending, once), without making one (scipy checks the
+    arrays it is given, which cost more than building them for a short text's sentences).
+    """
+
+    data: FloatArray
+    indices: npt.NDArray[np.int32]
+    indptr: npt.NDArray[np.int32]
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        """Stored entries."""
+        return len(self.data)
+
+    @property
+    def has_canonical_format(self) -> bool:
+        """Always (as scipy's attribute of the same name)."""
+        return True
+
+    def tocsr(self) -> sp.csr_matrix:
+        """The scipy matrix of these rows."""
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
 
 def _distinct_counts(keys: IntArray) -> tuple[IntArray, IntArray]:
@@ -170,7 +261,7 @@ def _distinct_counts(keys: IntArray) -> tuple[IntArray, IntArray]:
 
 def _tfidf(
     rows: IntArray, columns: IntArray, n: int, width: int, idf: FloatArray | None = None
-) -> tuple[sp.csr_matrix, FloatArray]:
+) -> tuple[Rows, FloatArray]:
     """L2-normalised TF-IDF rows from (row, column) pairs, one per word; IDF over the rows
     unless given."""
     keys, counts = _distinct_counts(rows * width + columns)
@@ -182,13 +273,12 @@ def _tfidf(
     norms[norms == 0] = 1.0
     data /= norms[row_of]
     indptr = np.concatenate(([0], np.cumsum(np.bincount(row_of, minlength=n))))
-    # scipy stores these indices as int32 (a text of at most a million characters has fewer
-    # words than that holds); handing them over as int32 skips its check and copy.
-    matrix = sp.csr_matrix((data, cols.astype(np.int32), indptr.astype(np.int32)), shape=(n, width))
-    return matrix, idf
+    # Indices as int32, as scipy stores them (a text of at most a million characters has fewer
+    # words than that holds): ``Rows.tocsr`` hands them over without a check and copy.
+    return Rows(data, cols.astype(np.int32), indptr.astype(np.int32), (n, width)), idf
 
 
-def _sentence_table(words: _Words, spans: Sequence[Span]) -> tuple[sp.csr_matrix, FloatArray]:
+def _sentence_table(words: _Words, spans: Sequence[Span]) -> tuple[Rows, FloatArray]:
     n = len(spans)
     rows = sentence_index(spans, words.content_starts) if n else np.zeros(0, dtype=np.int64)
     return _tfidf(rows, words.content_columns, n, max(len(words.vocabulary), 1))
@@ -202,7 +292,7 @@ def term_vectors(lowered: str, spans: Sequence[Span]) -> sp.csr_matrix:
     texts of hundreds of thousands of tiny sentences. A sentence without content words gets an
     all-zero row.
     """
-    return _sentence_table(_read_words(lowered), spans)[0]
+    return _sentence_table(_read_words(lowered), spans)[0].tocsr()
 
 
 def sentence_vectors(sentences: Sequence[str]) -> sp.csr_matrix:
@@ -215,7 +305,7 @@ def sentence_vectors(sentences: Sequence[str]) -> sp.csr_matrix:
     return term_vectors(lower_same_length("\n".join(sentences)), spans)
 
 
-def _row_dots(vectors: sp.csr_matrix, dense: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _row_dots(vectors: sp.csr_matrix | Rows, dense: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Each row's dot product with ``dense`` and with itself."""
     n = vectors.shape[0]
     rows = np.repeat(np.arange(n), np.diff(vectors.indptr))
@@ -224,7 +314,9 @@ def _row_dots(vectors: sp.csr_matrix, dense: FloatArray) -> tuple[FloatArray, Fl
     return np.asarray(dots, dtype=np.float64), np.asarray(self_norms, dtype=np.float64)
 
 
-def centroid_geometry(vectors: sp.csr_matrix) -> tuple[FloatArray, FloatArray, FloatArray]:
+def centroid_geometry(
+    vectors: sp.csr_matrix | Rows,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The rows' centroid, each row's dot product with it, and each row's with itself."""
     centroid = np.asarray(
         np.bincount(vectors.indices, weights=vectors.data, minlength=vectors.shape[1]),
@@ -235,7 +327,7 @@ def centroid_geometry(vectors: sp.csr_matrix) -> tuple[FloatArray, FloatArray, F
 
 
 def centrality(
-    vectors: sp.csr_matrix,
+    vectors: sp.csr_matrix | Rows,
     geometry: tuple[FloatArray, FloatArray, FloatArray] | None = None,
 ) -> FloatArray:
     """Cosine similarity of each row to the centroid of the OTHER rows (0 for empty rows).
@@ -252,34 +344,46 @@ def centrality(
     return similarity
 
 
-def _flags(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> BoolArray:
-    """Sentences in which ``pattern`` matches at the start of a word."""
+def _flagged(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> list[int]:
+    """Sentences (in order, each once) in which ``pattern`` matches at the start of a word."""
     starts = [
-        match.start()
-        for match in pattern.finditer(lowered)
-        if match.start() == 0
-        or not lowered[match.start() - 1].isalnum()
-        or not lowered[match.start()].isalnum()
+        start
+        for start in match_starts(pattern, lowered)
+        if start == 0 or not lowered[start - 1].isalnum() or not lowered[start].isalnum()
     ]
-    flags = np.zeros(len(spans), dtype=bool)
-    if starts and spans:
-        flags[sentence_index(spans, starts)] = True
-    return flags
+    if not starts or not spans:
+        return []
+    return list(dict.fromkeys(sentence_index(spans, starts).tolist()))
 
 
 def cue_weights(lowered: str, spans: Sequence[Span]) -> FloatArray:
-    """Multipliers for what each sentence says (see ``cues``)."""
-    contribution = _flags(CONTRIBUTION, lowered, spans)
-    thesis = np.zeros(len(spans), dtype=bool)
-    if contribution.any():  # the first statement of the authors' contribution
-        thesis[int(np.argmax(contribution))] = True
-    up = (
-        1.0
-        + CONTRIBUTION_WEIGHT * contribution
-        + THESIS_WEIGHT * thesis
-        + FINDING_WEIGHT * _flags(FINDING, lowered, spans)
-    )
-    return np.asarray(up / np.where(_flags(DETAIL, lowered, spans), 1.0 + DETAIL_WEIGHT, 1.0))
+    """Multipliers for what each sentence says (see ``cues``).
+
+    Most sentences have no cue: their weight stays 1 and only the few flagged ones are
+    changed (the sums of weights are exact in binary, so their order does not matter).
+    """
+    weight = np.ones(len(spans))
+    contribution = _flagged(CONTRIBUTION, lowered, spans)
+    if contribution:
+        weight[contribution] += CONTRIBUTION_WEIGHT
+        weight[min(contribution)] += THESIS_WEIGHT  # the first statement of the contribution
+    finding = _flagged(FINDING, lowered, spans)
+    if finding:
+        weight[finding] += FINDING_WEIGHT
+    detail = _flagged(DETAIL, lowered, spans)
+    if detail:
+        weight[detail] /= 1.0 + DETAIL_WEIGHT
+    return weight
+
+
+def _density(words: _Words, pieces: Sequence[Span], units: Sequence[int] | IntArray) -> FloatArray:
+    """``DocumentScores.density``, before there are scores."""
+    if not len(pieces):
+        return np.zeros(0)
+    bounds = np.searchsorted(words.starts, np.asarray(pieces, dtype=np.int64).ravel())
+    expected = words.chances[bounds[1::2]] - words.chances[bounds[0::2]]
+    result: FloatArray = expected / np.maximum(np.asarray(units, dtype=np.float64), 1.0)
+    return result
 
 
 @dataclass(frozen=True)
@@ -294,7 +398,7 @@ class DocumentScores:
     """
 
     quality: FloatArray
-    vectors: sp.csr_matrix
+    vectors: Rows
     relevance_weight: FloatArray
     exponent: float
     words: _Words
@@ -304,14 +408,9 @@ class DocumentScores:
 
     def density(self, pieces: Sequence[Span], units: Sequence[int] | IntArray) -> FloatArray:
         """Expected summary words per budget word of each stretch ``(start, end)``."""
-        if not len(pieces):
-            return np.zeros(0)
-        bounds = np.searchsorted(self.words.starts, np.asarray(pieces, dtype=np.int64).ravel())
-        expected = self.words.chances[bounds[1::2]] - self.words.chances[bounds[0::2]]
-        result: FloatArray = expected / np.maximum(np.asarray(units, dtype=np.float64), 1.0)
-        return result
+        return _density(self.words, pieces, units)
 
-    def piece_vectors(self, pieces: Sequence[Span]) -> sp.csr_matrix:
+    def piece_vectors(self, pieces: Sequence[Span]) -> Rows:
         """L2-normalised TF-IDF rows of stretches of the text (they may overlap)."""
         bounds = np.searchsorted(
             self.words.content_starts, np.asarray(pieces, dtype=np.int64).reshape(-1, 2)
@@ -325,7 +424,9 @@ class DocumentScores:
         vectors, _ = _tfidf(rows, self.words.content_columns[words], len(pieces), width, self.idf)
         return vectors
 
-    def _entries(self, sentences: IntArray, columns: IntArray) -> FloatArray:
+    def _entries(
+        self, sentences: IntArray, columns: IntArray | npt.NDArray[np.int32]
+    ) -> FloatArray:
         """``vectors[sentences[i], columns[i]]`` for each ``i`` (0 where the entry is empty)."""
         matrix = self.vectors
         if not matrix.nnz:
@@ -341,7 +442,7 @@ class DocumentScores:
 
     def piece_quality(
         self, pieces: Sequence[Span], owners: Sequence[int], units: Sequence[int]
-    ) -> tuple[FloatArray, sp.csr_matrix]:
+    ) -> tuple[FloatArray, Rows]:
         """Value per budget word of stretches of sentences, and their TF-IDF rows.
 
         Relevance is the cosine to the centroid of the other sentences (the owner's own
@@ -386,9 +487,8 @@ def document_scores(
     exponent = min(1.0, max(MIN_RELEVANCE_EXPONENT, EVIDENCE_WORDS / max(len(words.starts), 1)))
     if units is None:
         units = sentence_sizes(text, spans)[1]
-    scores = DocumentScores(np.zeros(0), vectors, weight, exponent, words, idf, geometry)
-    quality: FloatArray = relevance**exponent * scores.density(spans, units)
-    return replace(scores, quality=quality)
+    quality: FloatArray = relevance**exponent * _density(words, spans, units)
+    return DocumentScores(quality, vectors, weight, exponent, words, idf, geometry)
 
 
 def sentence_quality(
@@ -396,4 +496,4 @@ def sentence_quality(
 ) -> tuple[FloatArray, sp.csr_matrix]:
     """Summary value per word of each sentence, and the TF-IDF vectors behind it."""
     scores = document_scores(text, spans, layout)
-    return scores.quality, scores.vectors
+    return scores.quality, scores.vectors.tocsr()

@@ -20,9 +20,9 @@ Cost: ``O(CANDIDATES * maxlen * CANDIDATES)`` vectorised steps, independent of t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -84,12 +84,24 @@ def _knapsack(
     *,
     avoid_repeats: bool,
 ) -> list[_Solution]:
+    """Every total of budget words the candidates can reach, with the best set reaching it.
+
+    Per state (a total of budget words) the best set is kept with its value, its members and
+    its ``spare``: ``1 - s`` for each candidate, ``s`` being the candidate's highest cosine
+    similarity to a member (``-inf`` once that is at or above the repeat limit, so that
+    taking the candidate there is worth ``-inf``: one comparison then decides both whether
+    taking it is better and whether it is allowed). ``1 - max(s) == min(1 - s)`` exactly, as
+    rounding ``1 - s`` is monotonic, so values are the same floats as ``value + width *
+    quality * (1 - near)`` with ``near`` the highest similarity.
+    """
     k = len(candidates)
     value = np.full(maxlen + 1, -np.inf)
     value[0] = 0.0
-    members = np.zeros(maxlen + 1, dtype=np.int64)
-    closeness = np.zeros((maxlen + 1, k))  # per state: max similarity to each candidate
-    limit = REDUNDANCY if avoid_repeats else DUPLICATE
+    members = [0] * (maxlen + 1)  # bit masks over candidate positions
+    spare = np.ones((maxlen + 1, k))
+    spare_of = np.subtract(1.0, similarity)
+    spare_of[similarity >= (REDUNDANCY if avoid_repeats else DUPLICATE)] = -np.inf
+    per_word = quality[candidates].tolist()  # Python floats: the same products, less overhead
     too_long: list[int] = []
     for position, index in enumerate(candidates):
         width = units[index]
@@ -97,37 +109,53 @@ def _knapsack(
             too_long.append(position)
             continue
         # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing `width`
-        # higher. Right-hand sides are computed from the old arrays before anything is written.
+        # higher. All are decided on the old arrays.
         keep = maxlen - width + 1
-        near = closeness[:keep, position]
-        reached = value[:keep] + width * quality[index] * (1.0 - near)
-        # ``nonzero`` on the mask, not ``np.flatnonzero``: the wrapper costs as much as the
-        # arithmetic on these short arrays, and this runs once per candidate.
-        taking = ((reached > value[width:]) & (near < limit)).nonzero()[0]
-        if not len(taking):
-            continue
-        landing = taking + width
-        value[landing] = reached[taking]
-        members[landing] = members[taking] | (1 << position)
-        rows = closeness[taking]
-        closeness[landing] = np.maximum(rows, similarity[position], out=rows)
-    totals = np.flatnonzero(value > -np.inf)[1:]  # state 0 (nothing taken) is always reached
-    solutions = list(
-        map(
-            _Solution,
-            value[totals].tolist(),
-            totals.tolist(),
-            members[totals].tolist(),
-            repeat(None),
-        )
-    )
-    reachable = np.concatenate(([0], totals))
+        gain = width * per_word[position]
+        room = spare[:keep, position]
+        if 0.0 < gain < math.inf:
+            reached = room * gain
+            reached += value[:keep]
+            taking = reached > value[width:]
+        else:  # -inf * gain is NaN or +inf here: test the repeat limit itself
+            with np.errstate(invalid="ignore"):
+                reached = room * gain + value[:keep]
+                taking = (reached > value[width:]) & (room != -np.inf)
+        bit = 1 << position
+        row = spare_of[position]
+        # A few states take it: one by one from the top, so that each state is read before
+        # it is written (it can only be written from a lower one).
+        for state in reversed(taking.nonzero()[0].tolist()):
+            value[state + width] = reached[state]
+            members[state + width] = members[state] | bit
+            np.minimum(spare[state], row, out=spare[state + width])
+    values = value.tolist()
+    # State 0 (nothing taken) is always reached.
+    totals = [total for total in range(1, maxlen + 1) if values[total] != -math.inf]
+    solutions = [_Solution(values[total], total, members[total], None) for total in totals]
+    if too_long:
+        solutions += _cuts(value, members, spare, too_long, per_word, maxlen)
+    return solutions
+
+
+def _cuts(
+    value: FloatArray,
+    members: list[int],
+    spare: FloatArray,
+    too_long: list[int],
+    per_word: list[float],
+    maxlen: int,
+) -> list[_Solution]:
+    """The best place for a cut of each over-long candidate (see ``_knapsack``)."""
+    reachable = np.flatnonzero(value > -np.inf)
     totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
-    for position in too_long:  # the best place for a cut of each over-long candidate
-        near = closeness[totals, position]
-        rooms = maxlen - totals
-        reached = value[totals] + rooms * quality[candidates[position]] * CUT_DISCOUNT * (1 - near)
-        reached = np.where(near < limit, reached, -np.inf)
+    rooms = maxlen - totals
+    solutions = []
+    for position in too_long:
+        room = spare[totals, position]
+        with np.errstate(invalid="ignore"):  # -inf (a repeat) times 0 is NaN: dropped below
+            reached = value[totals] + rooms * per_word[position] * CUT_DISCOUNT * room
+        reached = np.where(room != -np.inf, reached, -np.inf)
         if len(reached) == 0 or not np.isfinite(reached.max()):
             continue
         best = int(np.argmax(reached))
@@ -135,7 +163,7 @@ def _knapsack(
             _Solution(
                 float(reached[best]),
                 maxlen,
-                int(members[totals[best]]),
+                members[int(totals[best])],
                 (position, int(rooms[best])),
             )
         )
@@ -175,6 +203,7 @@ def choose_sentences(
     *,
     groups: Sequence[int] | None = None,
     candidates_wanted: int = CANDIDATES,
+    rows: Sequence[int] | None = None,
 ) -> list[Pick]:
     """The most valuable set of sentences within ``maxlen`` budget words.
 
@@ -189,6 +218,8 @@ def choose_sentences(
         groups: Optional group of each item (the sentence a version belongs to): at most one
             item of a group is chosen.
         candidates_wanted: How many of the best items the knapsack chooses among (<= 62).
+        rows: Optional row of ``vectors`` of each item (when items share the rows of a larger
+            matrix); by default the item's own index.
 
     Returns:
         The picks in document order; empty if no eligible sentence exists.
@@ -198,14 +229,16 @@ def choose_sentences(
     candidates = ranked[:candidates_wanted]
     if not candidates:
         return []
+    wanted = candidates if rows is None else [rows[index] for index in candidates]
     if len(candidates) * vectors.shape[1] <= DENSE_CELLS:  # small: dense is faster than sparse
-        dense = _dense_rows(vectors, candidates)
+        dense = _dense_rows(vectors, wanted)
         similarity = dense @ dense.T
     else:
-        rows = vectors[candidates]
-        similarity = np.asarray((rows @ rows.T).toarray(), dtype=np.float64)
-    if groups is not None:  # versions of one sentence are never taken together
-        owner = np.asarray([groups[index] for index in candidates])
+        chosen = (vectors if sp.issparse(vectors) else vectors.tocsr())[wanted]
+        similarity = np.asarray((chosen @ chosen.T).toarray(), dtype=np.float64)
+    owners = [] if groups is None else [groups[index] for index in candidates]
+    if len(set(owners)) < len(owners):  # versions of one sentence are never taken together
+        owner = np.asarray(owners)
         similarity[owner[:, np.newaxis] == owner[np.newaxis, :]] = 1.0
     np.fill_diagonal(similarity, 0.0)
     best: _Solution | None = None

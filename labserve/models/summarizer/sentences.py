@@ -82,12 +82,34 @@ _TAIL_CHARS = 64
 _NUMBERISH_START = re.compile(r"^[\[(]?\S*\d")
 _PLAIN_LOWER_WORD = re.compile(r"[a-z]+(?![\w-])")
 # A number, a unit Punkt takes for an abbreviation, a period, then a capitalised word.
-_UNITS = r"(?:h|hr|hrs|min|mins|s|sec|secs|d|wk|wks|mo|mos|yr|yrs|y)"
+_UNIT_NAMES = [
+    "h",
+    "hr",
+    "hrs",
+    "min",
+    "mins",
+    "s",
+    "sec",
+    "secs",
+    "d",
+    "wk",
+    "wks",
+    "mo",
+    "mos",
+    "yr",
+    "yrs",
+    "y",
+]
+_UNITS = rf"(?:{'|'.join(_UNIT_NAMES)})"
 _UNIT_END = re.compile(rf"(?<=\d)(\s?{_UNITS})\.\s+(?=[A-Z])")
 # Where ``_UNIT_END`` might match: a number, a unit and a period, whatever follows. Such
-# stretches cannot overlap (only their first character is a digit), so one scan of the text
-# finds every sentence worth the exact per-sentence check.
+# stretches cannot overlap (only their first character is a digit, only their last a period),
+# so one scan of the text finds every sentence worth the exact per-sentence check.
 _UNIT_PERIOD = re.compile(rf"\d\s?{_UNITS}\.")
+# ``_UNIT_PERIOD`` read backwards: a period, a unit spelt backwards, a space or not, a digit. Led by
+# a literal period, so the regex engine jumps from period to period of the reversed text
+# instead of trying the pattern at every digit.
+_UNIT_PERIOD_REVERSED = re.compile(rf"\.(?:{'|'.join(n[::-1] for n in _UNIT_NAMES)})\s?\d")
 
 
 @lru_cache(maxsize=1)
@@ -128,8 +150,8 @@ def _should_join(previous: str, following: str, *, cased: bool) -> bool:
 
 def capitalises_sentences(text: str, spans: list[Span]) -> bool:
     """Whether most sentences that start with a letter start with a capital one."""
-    letters = [text[start] for start, _ in spans if text[start].isalpha()]
-    return sum(letter.isupper() for letter in letters) * 2 >= len(letters)
+    letters = list(filter(str.isalpha, [text[start] for start, _ in spans]))
+    return sum(map(str.isupper, letters)) * 2 >= len(letters)
 
 
 def _join_fragments(text: str, spans: list[Span]) -> list[Span]:
@@ -150,6 +172,8 @@ def _join_fragments(text: str, spans: list[Span]) -> list[Span]:
 
 def _tight(text: str, start: int, end: int) -> Span | None:
     """``start:end`` without surrounding whitespace; None if nothing is left."""
+    if start < end and not text[start].isspace() and not text[end - 1].isspace():
+        return start, end  # tight already (most sentences): no copies of it needed
     piece = text[start:end]
     stripped = piece.lstrip()
     if not stripped.strip():
@@ -228,7 +252,7 @@ def sentence_spans(text: str) -> list[Span]:
         return _plain_spans(text)
     raw = _punkt_spans(text)
     joined = _join_fragments(text, raw)
-    periods = [match.end() - 1 for match in _UNIT_PERIOD.finditer(text)]
+    periods = unit_periods(text)
     if not periods:
         return joined
     suspects = set(sentence_index(joined, periods).tolist())
@@ -239,6 +263,16 @@ def sentence_spans(text: str) -> list[Span]:
         else:
             spans.append((start, end))
     return spans
+
+
+def unit_periods(text: str) -> list[int]:
+    """Where the period of each match of ``_UNIT_PERIOD`` is, in order.
+
+    Found in the reversed text, where the pattern starts with its period: the matches cannot
+    overlap, so those of the reversed pattern are the same stretches, read backwards.
+    """
+    last = len(text) - 1
+    return [last - match.start() for match in _UNIT_PERIOD_REVERSED.finditer(text[::-1])][::-1]
 
 
 def sentence_index(spans: Sequence[Span], positions: npt.ArrayLike) -> npt.NDArray[np.int64]:

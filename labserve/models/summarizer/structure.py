@@ -87,6 +87,13 @@ def analyse_layout(text: str, spans: Sequence[Span]) -> Layout:
         heading[index] = end - start <= HEADING_CHARS and _is_heading(text[start:end])
     back_matter = np.zeros(n, dtype=bool)
     summarising = np.zeros(n, dtype=bool)
+    opening = np.zeros(n, dtype=bool)
+    if not heading.any():  # no sections (most texts): every sentence is in the body
+        paragraphs = np.unique(paragraph)
+        if len(paragraphs) >= MIN_PARAGRAPHS:
+            summarising = paragraph == paragraphs[-1]
+        opening[:1] = True
+        return Layout(paragraph, heading, back_matter, summarising, opening)
     found_summarising = False
     section_start, section = 0, ""
     boundaries: list[int] = [*np.flatnonzero(heading).tolist(), n]
@@ -111,7 +118,6 @@ def analyse_layout(text: str, spans: Sequence[Span]) -> Layout:
         body_paragraphs = np.unique(paragraph[body])
         if len(body_paragraphs) >= MIN_PARAGRAPHS:
             summarising = body & (paragraph == body_paragraphs[-1])
-    opening = np.zeros(n, dtype=bool)
     first = np.flatnonzero(~heading & ~back_matter)[:1]
     opening[first] = True
     return Layout(paragraph, heading, back_matter, summarising, opening)
