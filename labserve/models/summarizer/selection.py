@@ -7,7 +7,7 @@ similarity to a chosen sentence is ``s`` keeps ``1 - s`` of its value, and one a
 never is). A dynamic programme over the total length (0/1 knapsack, one state per total of
 budget words) finds the most valuable set of whole sentences among the ``CANDIDATES`` best per
 word; since value grows with every useful word, it fills the budget as far as whole sentences
-allow.
+allow (between sets of equal value, the longer).
 
 A sentence is cut (and later marked with an ellipsis) only when maxlen forces it: the
 sentence is longer than maxlen, so it can never appear whole, yet it is among the best. Its
@@ -72,7 +72,9 @@ def _best(solutions: list[_Solution], minlen: int) -> _Solution | None:
     pool = reaching or solutions
     if not pool:
         return None
-    return max(pool, key=lambda solution: (solution.value, -solution.total))
+    # Between sets of equal value the longer one uses more of the budget: a sentence worth
+    # nothing (no word shared with the rest of a short text) still beats an unused word.
+    return max(pool, key=lambda solution: (solution.value, solution.total))
 
 
 def _knapsack(

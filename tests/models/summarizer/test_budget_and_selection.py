@@ -16,6 +16,7 @@ from labserve.models.summarizer.budget import (
     token_bounds,
     token_units,
 )
+from labserve.models.summarizer.extractive import summarize_extractive
 from labserve.models.summarizer.selection import REDUNDANCY, choose_sentences
 from labserve.models.summarizer.sentences import sentence_spans
 
@@ -109,6 +110,19 @@ def test_minlen_is_preferred_to_value() -> None:
     quality = np.array([1.0, 0.01, 0.01])
     picks = choose_sentences([12, 9, 9], quality, ORTHOGONAL[:3], np.ones(3, bool), 30, 25)
     assert sum(p.units for p in picks) >= 25
+
+
+def test_sets_of_equal_value_are_told_apart_by_the_budget_they_use() -> None:
+    # Worthless sentences (a short text whose sentences share no word) and an unreachable
+    # minlen: the longest set that fits wins, not the shortest sentence.
+    picks = choose_sentences([6, 5, 4], np.zeros(3), ORTHOGONAL[:3], np.ones(3, bool), 12, 12)
+    assert sorted(p.index for p in picks) == [0, 1]
+
+
+def test_a_short_text_without_shared_words_still_fills_the_budget() -> None:
+    lead = "Aspirin reduced fever in all patients. The trial enrolled 40 adults."
+    text = f"{lead} Side effects were mild."
+    assert summarize_extractive(text, 12, 12) == lead  # 11 of 12 words, not the last 4
 
 
 def test_ineligible_sentences_are_never_chosen() -> None:
