@@ -217,7 +217,9 @@ class JournalWriter:
         if self._write_lock.acquire(blocking=False):  # nobody writing: no batch to join
             try:
                 if not self._open_batch.frames and not self._closed:
-                    self._write_alone(frame)
+                    # One line when no other is waiting: the common case of one request
+                    # thread per worker, without the batch's bookkeeping.
+                    self._write_counted(frame, 1)
                     return record_id
             finally:
                 self._write_lock.release()
@@ -234,17 +236,17 @@ class JournalWriter:
             raise JournalUnavailable(batch.error)
         return record_id
 
-    def _write_alone(self, frame: bytes) -> None:
-        """Write one line when no other is waiting (the write lock is held): the common case
-        of one request thread per worker, without the batch's bookkeeping."""
+    def _write_counted(self, data: bytes, lines: int) -> None:
+        """Write ``lines`` lines in one write and count them as appended, or as refused
+        (then raise ``JournalUnavailable``); the write lock is held."""
         try:
-            self._write(frame)
+            self._write(data)
         except JournalUnavailable as exc:
-            self._refused += 1
+            self._refused += lines
             self._fail(exc.reason)
             raise
-        self._appended += 1
-        self._bytes += len(frame)
+        self._appended += lines
+        self._bytes += len(data)
         self._writes += 1
         self._reason = None
 
@@ -257,17 +259,11 @@ class JournalWriter:
         data = batch.frames[0] if len(batch.frames) == 1 else b"".join(batch.frames)
         batch.error = "the journal write was interrupted"  # unless it completes below
         try:
-            self._write(data)
+            self._write_counted(data, len(batch.frames))
         except JournalUnavailable as exc:
             batch.error = exc.reason
-            self._refused += len(batch.frames)
-            self._fail(exc.reason)
         else:
             batch.error = None
-            self._appended += len(batch.frames)
-            self._bytes += len(data)
-            self._writes += 1
-            self._reason = None
         finally:
             batch.done = True
 
