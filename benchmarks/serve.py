@@ -420,6 +420,18 @@ def main() -> None:
                 f"\naudit log cost: {labserve_result.rps:.0f} req/s with, {audit_off.rps:.0f} "
                 f"without ({100 * (1 - labserve_result.rps / audit_off.rps):+.1f}% throughput)"
             )
+            # The two medians come from different runs; the cost within each run, where both
+            # servers met the same machine, is steadier.
+            paired = [
+                100 * (1 - on.rps / off.rps)
+                for on, off in zip(
+                    results[LABSERVE], results["labserve, audit log off"], strict=True
+                )
+            ]
+            print(
+                f"audit log cost within each run: {', '.join(f'{c:.1f}%' for c in paired)}; "
+                f"median {statistics.median(paired):.1f}%"
+            )
         if labserve_result:
             print(
                 f"labserve / echo: {100 * labserve_result.rps / ceiling.rps:.0f}% of the "

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 SEGMENT_SUFFIX = ".seg"
 TEMP_PREFIX = "."
@@ -148,9 +149,11 @@ def sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One complete line: ``body`` is None when its checksum failed (``raw`` is the line)."""
+class Frame(NamedTuple):
+    """One complete line: ``body`` is None when its checksum failed (``raw`` is the line).
+
+    A named tuple: one is made per record shipped, at a fifth of a frozen dataclass's cost.
+    """
 
     end: int
     body: bytes | None

@@ -81,7 +81,8 @@ def test_appends_go_on_with_flat_memory_while_the_database_is_down(
     metrics = journal_metrics(journal_dir)
     assert metrics.database_errors == 10
     assert metrics.lag_seconds > 0
-    assert metrics.bytes_on_disk > 5000 * 300
+    # Every byte written is on disk but the first segment's, shipped and deleted.
+    assert metrics.bytes_on_disk >= writer.stats().bytes_written - 64 * 1024
 
     back = Shipper(journal_dir, engine)  # a new shipper reads the live segment from its start
     back.run_once()
