@@ -117,14 +117,15 @@ def _prebuilt_canonical_encoder() -> Callable[[Any], str]:
 _canonical = _prebuilt_canonical_encoder()
 
 
-#: orjson's own options for canonical JSON and journal arrays: keys sorted, and the types the
-#: standard library would not write as JSON (a datetime, a dataclass, a subclass such as a
-#: numpy str or an IntEnum) refused, so they take the standard library's way.
+#: orjson's options for journal arrays: the types the standard library would not write as JSON
+#: (a datetime, a dataclass, a subclass such as a numpy str or an IntEnum) refused, so they
+#: take the standard library's way.
 _ORJSON_STRICT = (
     orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
+#: ... and for canonical JSON: the same, with keys sorted.
 _ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | _ORJSON_STRICT
 #: Where orjson's numbers differ from ``repr``: an exponent ("1e16" against "1e+16"), a
 #: number under 1e-4 ("0.00001" against "1e-05"), and NaN or infinity, which it writes as
