@@ -101,6 +101,7 @@ def _knapsack(
     value[0] = 0.0
     members = [0] * (maxlen + 1)  # bit masks over candidate positions
     spare = np.ones((maxlen + 1, k))
+    spare_rows = list(spare)  # views of its rows, made once: the updates below reuse them
     spare_of = np.subtract(1.0, similarity)
     spare_of[similarity >= (REDUNDANCY if avoid_repeats else DUPLICATE)] = -np.inf
     per_word = quality[candidates].tolist()  # Python floats: the same products, less overhead
@@ -130,7 +131,7 @@ def _knapsack(
         for state in reversed(taking.nonzero()[0].tolist()):
             value[state + width] = reached[state]
             members[state + width] = members[state] | bit
-            np.minimum(spare[state], row, out=spare[state + width])
+            np.minimum(spare_rows[state], row, out=spare_rows[state + width])
     values = value.tolist()
     # State 0 (nothing taken) is always reached.
     totals = [total for total in range(1, maxlen + 1) if values[total] != -math.inf]
