@@ -61,6 +61,8 @@ def test_without_headings_the_last_paragraph_of_a_long_text_concludes() -> None:
         (CONTRIBUTION, "in this paper, we propose a new pruning method.", True),
         (CONTRIBUTION, "to solve it, we introduce modulated autoencoders.", True),
         (CONTRIBUTION, "cells were grown in medium.", False),
+        (CONTRIBUTION, "we observed that p53 levels rose after 2 h.", False),  # one result
+        (CONTRIBUTION, "we found that p53 restores apoptosis.", True),
         (CONTRIBUTION, "four results were excluded.", False),  # "our results" inside a word
         (FINDING, "taken together, these results suggest a role for p53.", True),
         (FINDING, "these results were obtained twice.", False),
