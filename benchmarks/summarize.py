@@ -286,6 +286,7 @@ def eval_rouge(eval_dir: Path) -> None:
             "ROUGE F1 x100; A = even-numbered pairs (tuning half), B = odd (held out)"
         )
         print(f"  {'system':10} {'half':>4} {'R-1':>6} {'R-2':>6} {'R-L':>6} {'words':>6}")
+        overall: dict[str, list[float]] = {}
         for name in ("lead", "lexrank", "textrank", "labserve"):
             summaries = [
                 summarize_extractive(clean_text(pair["document"]), maxlen, minlen)
@@ -299,11 +300,18 @@ def eval_rouge(eval_dir: Path) -> None:
             ]
             for half, rows in (("all", scores), ("A", scores[0::2]), ("B", scores[1::2])):
                 means = [100 * statistics.fmean(row[m] for row in rows) for m in metrics]
+                overall.setdefault(name, means)  # "all" comes first
                 words = statistics.fmean(len(summary.split()) for summary in summaries)
                 print(
                     f"  {name:10} {half:>4} {means[0]:6.2f} {means[1]:6.2f} {means[2]:6.2f}"
                     + (f" {words:6.1f}" if half == "all" else "")
                 )
+        ours = overall.pop("labserve")
+        margins = [
+            f"{label} {100 * (ours[m] / max(means[m] for means in overall.values()) - 1):+.1f}%"
+            for label, m in (("R-1", 0), ("R-L", 2))
+        ]
+        print(f"  labserve against the best baseline (all pairs): {', '.join(margins)}")
 
 
 def main() -> None:
