@@ -184,6 +184,24 @@ class _Words:
     vocabulary: dict[str, int]
 
 
+#: Spelling -> (its folded term, whether it is a content word): the same for every text, so
+#: kept across texts (a paper has hundreds of distinct words, mostly known ones). Bounded:
+#: emptied when full.
+_LEXICON: dict[str, tuple[str, bool]] = {}
+_LEXICON_SIZE = 100_000
+
+
+def _look_up(spelling: str) -> tuple[str, bool]:
+    """``_LEXICON``'s entry for ``spelling``, made and kept."""
+    term = stem(spelling) if spelling[-1] == "s" else spelling
+    topical = len(spelling) > 1 and spelling not in _STOP_WORDS
+    entry = (term, topical and not _NUMBER_LIKE.fullmatch(spelling))
+    if len(_LEXICON) >= _LEXICON_SIZE:
+        _LEXICON.clear()
+    _LEXICON[spelling] = entry
+    return entry
+
+
 def _read_words(
     lowered: str, spans: Sequence[Span] = (), body_paragraph: IntArray | None = None
 ) -> _Words:
@@ -200,14 +218,11 @@ def _read_words(
     vocabulary: dict[str, int] = {}
     term_of: list[int] = []
     column_of: list[int] = []
+    known = _LEXICON.get
     for spelling in spellings:  # in order of first use, as numbered
-        term = stem(spelling) if spelling[-1] == "s" else spelling
+        term, is_content = known(spelling) or _look_up(spelling)
         term_of.append(terms.setdefault(term, len(terms)))
-        topical = len(spelling) > 1 and spelling not in _STOP_WORDS
-        if topical and not _NUMBER_LIKE.fullmatch(spelling):
-            column_of.append(vocabulary.setdefault(term, len(vocabulary)))
-        else:
-            column_of.append(-1)
+        column_of.append(vocabulary.setdefault(term, len(vocabulary)) if is_content else -1)
     word_terms = np.asarray(term_of, dtype=np.int64)[word_ids]
     word_paragraphs = None
     if body_paragraph is not None and len(spans) and may_spread(body_paragraph):

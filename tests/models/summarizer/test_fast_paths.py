@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labserve.models.summarizer import compression, cues, sentences, structure
+from labserve.models.summarizer import compression, cues, scoring, sentences, structure
 from labserve.models.summarizer.budget import piece_units, sentence_sizes, span_units
 from labserve.models.summarizer.chances import MIN_PARAGRAPHS, _ranks, may_spread, term_chances
 from labserve.models.summarizer.scoring import (
@@ -618,3 +618,25 @@ def test_layouts_are_the_layouts_walked_section_by_section() -> None:
         got, expected = analyse_layout(text, spans), plain_layout(text, spans)
         for name in ("paragraph", "heading", "back_matter", "summarising", "opening"):
             assert getattr(got, name).tolist() == getattr(expected, name).tolist(), text
+
+
+def plain_lexeme(spelling: str) -> tuple[str, bool]:
+    """A spelling's folded term and whether it is a content word, as first computed per text."""
+    term = scoring.stem(spelling) if spelling[-1] == "s" else spelling
+    topical = len(spelling) > 1 and spelling not in scoring._STOP_WORDS
+    return term, topical and not scoring._NUMBER_LIKE.fullmatch(spelling)
+
+
+def test_the_lexicon_kept_across_texts_gives_each_word_its_own_analysis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scoring, "_LEXICON", {})
+    monkeypatch.setattr(scoring, "_LEXICON_SIZE", 50)
+    spellings = [*WORD_PIECES, "cells", "studies", "the", "3.5", "<dig>", "a", "is", "p53"]
+    for text in random_texts(spellings + [" ", " ", ". "], 40, seed=11):
+        lowered = scoring.lower_same_length(text)
+        words = [lowered[start:end] for start, end in zip(*word_bounds(lowered), strict=True)]
+        for word in words:
+            assert scoring._look_up(word) == plain_lexeme(word)
+            assert scoring._LEXICON[word] == plain_lexeme(word)  # kept for the next text
+        assert len(scoring._LEXICON) <= 50  # emptied when full, never larger
