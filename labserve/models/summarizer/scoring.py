@@ -188,7 +188,7 @@ class _Words:
 #: kept across texts (a paper has hundreds of distinct words, mostly known ones). Bounded:
 #: emptied when full.
 _LEXICON: dict[str, tuple[str, bool]] = {}
-_LEXICON_SIZE = 100_000
+_LEXICON_SIZE = 50_000
 
 
 def _look_up(spelling: str) -> tuple[str, bool]:
