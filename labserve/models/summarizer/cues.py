@@ -72,9 +72,11 @@ _PROTOCOL_STEPS = (
     r" (?:incubated|washed|centrifuged|stained|diluted|purchased|resuspended"
     r"|harvested|eluted|filtered|dissolved|stored|frozen|fixed|transferred|loaded)\b"
 )
-#: Pointers to figures and tables, lab protocol steps, citations: detail, not summary.
+#: Pointers to figures and tables (numbered, or "the table"), lab protocol steps, citations:
+#: detail, not summary.
 DETAIL = re.compile(
-    rf"{_each(_POINTERS, _NUMBERED)}|{_each(('were', 'was'), _PROTOCOL_STEPS)}"
+    rf"{_each(_POINTERS, _NUMBERED)}|the tables?\b|the figures?\b"
+    rf"|{_each(('were', 'was'), _PROTOCOL_STEPS)}"
     r"|according to (?:the )?manufacturer|et al\b|\[\d"
 )
 
@@ -86,8 +88,8 @@ HEADS: dict[re.Pattern[str], tuple[str, ...]] = {
     + ("our ",),
     FINDING: ("these ", "our ", "the present ", "in ", "to conclude", "taken together")
     + ("collectively", "overall,", "to our knowledge", "for the first time"),
-    DETAIL: ("fig", "table", "supplementary", "additional file", "were ", "was ", "according to ")
-    + ("et al", "["),
+    DETAIL: ("fig", "table", "supplementary", "additional file", "the table", "the figure")
+    + ("were ", "was ", "according to ", "et al", "["),
 }
 
 

@@ -68,6 +68,8 @@ def test_without_headings_the_last_paragraph_of_a_long_text_concludes() -> None:
         (FINDING, "these results were obtained twice.", False),
         (DETAIL, "apoptosis rose (figure <dig>).", True),
         (DETAIL, "as shown in fig. 2, apoptosis rose.", True),
+        (DETAIL, "presented in the table are the edges between clusters.", True),
+        (DETAIL, "the tablet was taken daily.", False),
         (DETAIL, "samples were centrifuged at 4 °c.", True),
         (DETAIL, "vegetables 3 times a day.", False),
     ],
