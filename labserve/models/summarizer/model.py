@@ -386,12 +386,14 @@ class SummarizerModel(ServedModel):
                 "split into chunks at sentence boundaries."
                 if transformers
                 else "Extractive: each sentence is rated by its TF-IDF similarity to the rest "
-                "of the document, adjusted for wording cues (stated aims, findings and "
-                "conclusions up; figure, protocol and citation detail down) and for its place "
-                "in the paper (opening sentence, conclusions; back matter left out). A "
-                "knapsack picks the whole sentences that best fill maxlen, never a repeat; "
-                f"a sentence longer than maxlen may be cut with '{extractive.ELLIPSIS}'. "
-                "Copied in document order; each can be traced to its span in the input."
+                "of the document and by how many of its words a summary would use, adjusted "
+                "for wording cues (stated aims, findings and conclusions up; figure, protocol "
+                "and citation detail down) and for its place in the paper (opening sentence, "
+                "conclusions; back matter left out). A knapsack picks the sentences that best "
+                "fill maxlen, never a repeat; a sentence may lose a lead-in ('However, ') or a "
+                f"trailing side clause (then it ends with '{extractive.ELLIPSIS}'), and one "
+                "longer than maxlen may be cut. Copied in document order; each can be traced "
+                "to its span in the input."
             ),
             "length_unit": "model tokens" if transformers else "words",
             "parameters": {
