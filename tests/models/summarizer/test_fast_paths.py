@@ -98,9 +98,9 @@ def test_a_sentence_without_tail_marks_offers_no_tail_cut() -> None:
         (
             cues.DETAIL,
             r"(?:fig(?:ure)?s?\.?|tables?|supplementary|additional files?)\s*(?:s?\d|<\w+>"
-            r"|[a-h]\b)|the (?:tables?|figures?)\b|(?:were|was) (?:incubated|washed|centrifuged|stained|diluted|purchased"
-            r"|resuspended|harvested|eluted|filtered|dissolved|stored|frozen|fixed|transferred"
-            r"|loaded)\b|according to (?:the )?manufacturer|et al\b|\[\d",
+            r"|[a-h]\b)|the (?:tables?|figures?)\b|(?:were|was) (?:incubated|washed|centrifuged"
+            r"|stained|diluted|purchased|resuspended|harvested|eluted|filtered|dissolved|stored"
+            r"|frozen|fixed|transferred|loaded)\b|according to (?:the )?manufacturer|et al\b|\[\d",
         ),
     ],
 )
