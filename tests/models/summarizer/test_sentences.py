@@ -14,6 +14,8 @@ from labserve.models.summarizer.sentences import MAX_PUNKT_ENDS, sentence_spans,
         "Prof. Jones and Mr. Brown wrote the protocol.",
         "Tumour suppressors (e.g. p53, BRCA1) were mutated.",
         "The mechanism, i.e. apoptosis, is unclear.",
+        "Some pathways, eg. purine metabolism, were enriched.",  # e.g. written without a period
+        "The effect, ie. Apoptosis, was strong.",
         "As shown by Smith et al. [12], the effect is robust.",
         "See Fig. 2 and Figs. 3-4 for details.",
         "IL-6 levels rose in treated vs. control mice.",
