@@ -64,12 +64,11 @@ EVIDENCE_WORDS = 600
 #: Weight (exponent) of relevance in a long text, where word counts are reliable evidence.
 MIN_RELEVANCE_EXPONENT = 1 / 3
 
-# Words of two or more characters with inner hyphens and periods (IL-6, p53, 3.5, e.g), or a
-# placeholder in angle brackets (<dig>, <num>) that some corpora put in place of numbers.
-_TOKEN = re.compile(r"<[^\W\d_]+>|[^\W_][\w.\-]*[^\W_]")
 # Numbers and number placeholders say nothing about the topic (every paper has them).
 _NUMBER_LIKE = re.compile(r"<[^\W\d_]+>|[\d.,\-]+")
-# Every word for the density, single letters and digits included.
+# Every word: letters and digits with inner hyphens and periods (IL-6, p53, 3.5, e.g), single
+# letters and digits included, or a placeholder in angle brackets (<dig>, <num>) that some
+# corpora put in place of numbers.
 _ANY_WORD = re.compile(r"<[^\W\d_]+>|[^\W_][\w.\-]*[^\W_]|[^\W_]")
 # The placeholder part of ``_ANY_WORD`` alone (see ``word_bounds``).
 _PLACEHOLDER = re.compile(r"<[^\W\d_]+>")
@@ -106,15 +105,6 @@ def stem(word: str) -> str:
 def lower_same_length(text: str) -> str:
     """``text.lower()`` with offsets unchanged (only ``İ`` grows when lower-cased)."""
     return text.replace("\u0130", "I").lower()
-
-
-def content_terms(lowered: str) -> list[str]:
-    """Topic words of a lower-cased sentence: plurals folded, stop words and numbers out."""
-    return [
-        stem(token) if token[-1] == "s" else token
-        for token in _TOKEN.findall(lowered)
-        if token not in _STOP_WORDS and not _NUMBER_LIKE.fullmatch(token)
-    ]
 
 
 def _character_kinds(text: str) -> npt.NDArray[np.int8]:
