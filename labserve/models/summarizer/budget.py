@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from labserve.models.summarizer.sentences import Span, sentence_index
+from labserve.models.summarizer.sentences import Span, sentence_index, span_bounds
 
 #: Characters of one token that count as one word of the budget.
 LONGEST_WORD = 30
@@ -58,11 +58,14 @@ def piece_units(text: str, pieces: Sequence[Span], tokens: Tokens | None = None)
     if not pieces:
         return []
     starts, ends = token_bounds(text) if tokens is None else tokens
-    bounds = np.asarray(pieces, dtype=np.int64).reshape(-1, 2)
-    first = np.searchsorted(ends, bounds[:, 0], side="right")  # first token ending inside
-    stop = np.searchsorted(starts, bounds[:, 1], side="left")  # tokens starting before end
-    long_tokens = np.concatenate(([0], np.cumsum(ends - starts > LONGEST_WORD)))
-    counts = np.maximum(stop - first, 0).tolist()
+    bounds = span_bounds(pieces)
+    first = np.searchsorted(ends, bounds[0::2], side="right")  # first token ending inside
+    stop = np.searchsorted(starts, bounds[1::2], side="left")  # tokens starting before end
+    counts: list[int] = np.maximum(stop - first, 0).tolist()
+    overlong = ends - starts > LONGEST_WORD
+    if not overlong.any():  # most texts: every stretch costs a word per token
+        return counts
+    long_tokens = np.concatenate(([0], np.cumsum(overlong)))
     touches_long = (long_tokens[np.maximum(stop, first)] - long_tokens[first] > 0).tolist()
     return [
         span_units(text, piece) if long else count
@@ -98,9 +101,11 @@ def sentence_sizes(
         return empty, empty
     starts, ends = token_bounds(text) if tokens is None else tokens
     owner = sentence_index(spans, starts)
+    words = np.bincount(owner, minlength=len(spans)).astype(np.int64, copy=False)
     lengths = ends - starts
+    if not (lengths > LONGEST_WORD).any():  # most texts: a budget word per word
+        return words, words.copy()
     costs = np.maximum(1, -(-lengths // LONGEST_WORD))
-    words = np.bincount(owner, minlength=len(spans)).astype(np.int64)
     units = np.bincount(owner, weights=costs, minlength=len(spans)).astype(np.int64)
     return words, units
 

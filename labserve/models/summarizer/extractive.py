@@ -39,7 +39,11 @@ from labserve.models.summarizer.budget import (
 )
 from labserve.models.summarizer.compression import shortenings
 from labserve.models.summarizer.scoring import DocumentScores, document_scores
-from labserve.models.summarizer.selection import VERSION_CANDIDATES, choose_sentences
+from labserve.models.summarizer.selection import (
+    VERSION_CANDIDATES,
+    best_first,
+    choose_sentences,
+)
 from labserve.models.summarizer.sentences import (
     Span,
     capitalises_sentences,
@@ -103,8 +107,7 @@ def _best_versions(
 ) -> list[Extract]:
     """The best set of whole or shortened eligible sentences, in document order."""
     quality = scores.quality
-    per_word = quality.tolist()  # Python floats: indexing them is cheaper than NumPy scalars
-    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-per_word[i], i))
+    ranked = best_first(quality, eligible)
     # Whether the text capitalises its sentences, judged on up to CASING_SAMPLE of them spread
     # through it: a million tiny sentences need not all be read for that.
     cased = capitalises_sentences(text, list(spans[:: max(1, len(spans) // CASING_SAMPLE)]))

@@ -41,7 +41,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from labserve.models.summarizer.budget import sentence_sizes
 from labserve.models.summarizer.chances import may_spread, term_chances
 from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING, match_starts
-from labserve.models.summarizer.sentences import Span, sentence_index
+from labserve.models.summarizer.sentences import Span, sentence_index, span_bounds
 from labserve.models.summarizer.structure import Layout
 
 FloatArray = npt.NDArray[np.float64]
@@ -385,7 +385,7 @@ def _density(words: _Words, pieces: Sequence[Span], units: Sequence[int] | IntAr
     """``DocumentScores.density``, before there are scores."""
     if not len(pieces):
         return np.zeros(0)
-    bounds = np.searchsorted(words.starts, np.asarray(pieces, dtype=np.int64).ravel())
+    bounds = np.searchsorted(words.starts, span_bounds(pieces))
     expected = words.chances[bounds[1::2]] - words.chances[bounds[0::2]]
     result: FloatArray = expected / np.maximum(np.asarray(units, dtype=np.float64), 1.0)
     return result
@@ -417,9 +417,7 @@ class DocumentScores:
 
     def piece_vectors(self, pieces: Sequence[Span]) -> Rows:
         """L2-normalised TF-IDF rows of stretches of the text (they may overlap)."""
-        bounds = np.searchsorted(
-            self.words.content_starts, np.asarray(pieces, dtype=np.int64).reshape(-1, 2)
-        )
+        bounds = np.searchsorted(self.words.content_starts, span_bounds(pieces)).reshape(-1, 2)
         firsts, lengths = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
         total = int(lengths.sum())
         offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)

@@ -59,7 +59,7 @@ class Pick:
 
 
 class _Solution(NamedTuple):
-    """A set of candidates and its value (a named tuple: hundreds are made per summary)."""
+    """A set of candidates and its value."""
 
     value: float
     total: int
@@ -77,16 +77,39 @@ def _best(solutions: list[_Solution], minlen: int) -> _Solution | None:
     return max(pool, key=lambda solution: (solution.value, solution.total))
 
 
+def _finalists(value: FloatArray, members: list[int], minlen: int) -> list[_Solution]:
+    """Of the best set reaching each total (``value``, ``members``), those ``_best`` can pick.
+
+    ``_best`` takes the most valuable set reaching ``minlen`` (if any) and else the most
+    valuable of all, the longer between equals: those two (one if they are the same) are all
+    it needs of the sixty or so states, which are not each made into a ``_Solution``.
+    """
+    reached = value > -np.inf
+    reached[0] = False  # state 0 (nothing taken) is not a summary
+    solutions = []
+    for wanted in (reached, reached & (np.arange(len(value)) >= minlen)):
+        totals = wanted.nonzero()[0]
+        if len(totals):
+            values = value[totals]
+            # The last of the highest values: the longest between sets of equal value.
+            total = int(totals[len(values) - 1 - int(np.argmax(values[::-1]))])
+            solutions.append(_Solution(float(value[total]), total, members[total], None))
+    return solutions
+
+
 def _knapsack(
     units: Sequence[int],
     quality: FloatArray,
     candidates: list[int],
     similarity: FloatArray,
     maxlen: int,
+    minlen: int,
     *,
     avoid_repeats: bool,
 ) -> list[_Solution]:
-    """Every total of budget words the candidates can reach, with the best set reaching it.
+    """The sets of candidates ``_best`` may choose from: of the best set reaching each total of
+    budget words, the most valuable reaching ``minlen`` and the most valuable of all (see
+    ``_finalists``), and the best cut of each over-long candidate (see ``_cuts``).
 
     Per state (a total of budget words) the best set is kept with its value, its members and
     its ``spare``: ``1 - s`` for each candidate, ``s`` being the candidate's highest cosine
@@ -132,10 +155,7 @@ def _knapsack(
             value[state + width] = reached[state]
             members[state + width] = members[state] | bit
             np.minimum(spare_rows[state], row, out=spare_rows[state + width])
-    values = value.tolist()
-    # State 0 (nothing taken) is always reached.
-    totals = [total for total in range(1, maxlen + 1) if values[total] != -math.inf]
-    solutions = [_Solution(values[total], total, members[total], None) for total in totals]
+    solutions = _finalists(value, members, minlen)
     if too_long:
         solutions += _cuts(value, members, spare, too_long, per_word, maxlen)
     return solutions
@@ -171,6 +191,15 @@ def _cuts(
             )
         )
     return solutions
+
+
+def best_first(quality: FloatArray, eligible: BoolArray) -> list[int]:
+    """Indices of the eligible items, highest ``quality`` first (the lower index between equals).
+
+    A stable sort of the ascending indices by ``-quality`` alone: no key tuple per item.
+    """
+    negated = np.negative(quality).tolist()
+    return sorted(np.flatnonzero(eligible).tolist(), key=negated.__getitem__)
 
 
 def _dense_rows(vectors: sp.csr_matrix, rows: list[int]) -> FloatArray:
@@ -227,9 +256,7 @@ def choose_sentences(
     Returns:
         The picks in document order; empty if no eligible sentence exists.
     """
-    per_word = quality.tolist()  # Python floats: indexing them is cheaper than NumPy scalars
-    ranked = sorted(np.flatnonzero(eligible).tolist(), key=lambda i: (-per_word[i], i))
-    candidates = ranked[:candidates_wanted]
+    candidates = best_first(quality, eligible)[:candidates_wanted]
     if not candidates:
         return []
     wanted = candidates if rows is None else [rows[index] for index in candidates]
@@ -247,7 +274,7 @@ def choose_sentences(
     best: _Solution | None = None
     for avoid_repeats in (True, False):
         solutions = _knapsack(
-            units, quality, candidates, similarity, maxlen, avoid_repeats=avoid_repeats
+            units, quality, candidates, similarity, maxlen, minlen, avoid_repeats=avoid_repeats
         )
         best = _best(solutions, minlen) or best
         if best is not None and best.total >= minlen:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -275,6 +276,15 @@ def unit_periods(text: str) -> list[int]:
     """
     last = len(text) - 1
     return [last - match.start() for match in _UNIT_PERIOD_REVERSED.finditer(text[::-1])][::-1]
+
+
+def span_bounds(spans: Sequence[Span]) -> npt.NDArray[np.int64]:
+    """``[start0, end0, start1, end1, ...]`` of ``spans`` as one array.
+
+    ``np.asarray(spans)`` reads a list of tuples element by element through the generic
+    sequence protocol, which cost a third of the arithmetic done on a summary's few dozen spans.
+    """
+    return np.fromiter(chain.from_iterable(spans), dtype=np.int64, count=2 * len(spans))
 
 
 def sentence_index(spans: Sequence[Span], positions: npt.ArrayLike) -> npt.NDArray[np.int64]:

@@ -40,6 +40,7 @@ from labserve.models.summarizer.selection import (
     DUPLICATE,
     MIN_CUT_WORDS,
     REDUNDANCY,
+    _best,
     _dense_rows,
     _knapsack,
     _Solution,
@@ -362,11 +363,16 @@ def random_knapsack(
 
 @pytest.mark.parametrize("avoid_repeats", [True, False])
 def test_the_knapsack_gives_what_its_plain_form_gives(avoid_repeats: bool) -> None:
+    """The plain form lists the best set of every total; the knapsack only those ``_best``
+    can choose, and it chooses the same."""
     for seed in range(400):
         case = random_knapsack(seed)
-        assert _knapsack(*case, avoid_repeats=avoid_repeats) == plain_knapsack(
-            *case, avoid_repeats=avoid_repeats
-        ), seed
+        maxlen = case[-1]
+        every = plain_knapsack(*case, avoid_repeats=avoid_repeats)
+        for minlen in sorted({1, (maxlen + 1) // 2, maxlen}):
+            finalists = _knapsack(*case, minlen, avoid_repeats=avoid_repeats)
+            assert set(finalists) <= set(every), seed
+            assert _best(finalists, minlen) == _best(every, minlen), (seed, minlen)
 
 
 @pytest.mark.parametrize("paragraphs", [[0] * 9, [0, 0, 1, 2, 3, -1, -1], [-1, 4, 4, 7, 9, 9, 12]])
