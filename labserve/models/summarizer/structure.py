@@ -77,21 +77,27 @@ def _is_heading(sentence: str) -> bool:
 def analyse_layout(text: str, spans: Sequence[Span]) -> Layout:
     """Paragraphs, headings and sections of the sentences at ``spans`` in ``text``."""
     n = len(spans)
-    breaks = np.asarray([match.start() for match in _PARAGRAPH_BREAK.finditer(text)], np.int64)
-    starts = np.asarray([start for start, _ in spans], dtype=np.int64)
-    paragraph = np.searchsorted(breaks, starts).astype(np.int64)
-    sizes = np.bincount(paragraph, minlength=int(paragraph.max(initial=0)) + 1)
+    breaks = [match.start() for match in _PARAGRAPH_BREAK.finditer(text)]
+    if breaks:
+        starts = np.fromiter((start for start, _ in spans), dtype=np.int64, count=n)
+        paragraph = np.searchsorted(breaks, starts).astype(np.int64)
+        sizes = np.bincount(paragraph, minlength=int(paragraph.max(initial=0)) + 1)
+        alone = np.flatnonzero(sizes[paragraph] == 1).tolist()
+        paragraphs = int(np.count_nonzero(sizes))
+    else:  # one paragraph (a short text, or one without blank lines)
+        paragraph = np.zeros(n, dtype=np.int64)
+        alone = [0] if n == 1 else []
+        paragraphs = min(n, 1)
     heading = np.zeros(n, dtype=bool)
-    for index in np.flatnonzero(sizes[paragraph] == 1).tolist():  # headings stand alone
+    for index in alone:  # headings stand alone
         start, end = spans[index]
         heading[index] = end - start <= HEADING_CHARS and _is_heading(text[start:end])
     back_matter = np.zeros(n, dtype=bool)
     summarising = np.zeros(n, dtype=bool)
     opening = np.zeros(n, dtype=bool)
     if not heading.any():  # no sections (most texts): every sentence is in the body
-        paragraphs = np.unique(paragraph)
-        if len(paragraphs) >= MIN_PARAGRAPHS:
-            summarising = paragraph == paragraphs[-1]
+        if paragraphs >= MIN_PARAGRAPHS:  # paragraphs ascend: the last is the highest
+            summarising = paragraph == paragraph[-1]
         opening[:1] = True
         return Layout(paragraph, heading, back_matter, summarising, opening)
     found_summarising = False
