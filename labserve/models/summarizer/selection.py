@@ -128,11 +128,11 @@ def _knapsack(
     spare_of = np.subtract(1.0, similarity)
     spare_of[similarity >= (REDUNDANCY if avoid_repeats else DUPLICATE)] = -np.inf
     per_word = quality[candidates].tolist()  # Python floats: the same products, less overhead
-    too_long: list[int] = []
-    for position, index in enumerate(candidates):
-        width = units[index]
+    widths = [units[index] for index in candidates]
+    too_long = [position for position, width in enumerate(widths) if width > maxlen]
+    read_limits = _read_limits(widths, maxlen, cuts=bool(too_long))
+    for position, width in enumerate(widths):
         if width > maxlen:
-            too_long.append(position)
             continue
         # 0/1 knapsack step: states 0..maxlen-width may take this sentence, landing `width`
         # higher. All are decided on the old arrays.
@@ -149,16 +149,35 @@ def _knapsack(
                 taking = (reached > value[width:]) & (room != -np.inf)
         bit = 1 << position
         row = spare_of[position]
+        read_limit = read_limits[position]
         # A few states take it: one by one from the top, so that each state is read before
         # it is written (it can only be written from a lower one).
         for state in reversed(taking.nonzero()[0].tolist()):
             value[state + width] = reached[state]
             members[state + width] = members[state] | bit
-            np.minimum(spare_rows[state], row, out=spare_rows[state + width])
+            if state + width <= read_limit:  # else no later step reads its spare
+                np.minimum(spare_rows[state], row, out=spare_rows[state + width])
     solutions = _finalists(value, members, minlen)
     if too_long:
         solutions += _cuts(value, members, spare, too_long, per_word, maxlen)
     return solutions
+
+
+def _read_limits(widths: list[int], maxlen: int, *, cuts: bool) -> list[int]:
+    """For each candidate position, the highest state whose ``spare`` a later step still reads.
+
+    A later candidate of width ``w`` reads the states up to ``maxlen - w``, and ``_cuts`` those
+    leaving room for a cut. Above the limit a state's ``spare`` need not be kept (updating it
+    is most of the knapsack's cost); the limit only falls from one position to the next, so a
+    state once left stale is never read.
+    """
+    limit = maxlen - min(maxlen, MIN_CUT_WORDS) if cuts else -1
+    limits = [limit] * len(widths)
+    for position in range(len(widths) - 1, 0, -1):
+        if widths[position] <= maxlen:
+            limit = max(limit, maxlen - widths[position])
+        limits[position - 1] = limit
+    return limits
 
 
 def _cuts(
