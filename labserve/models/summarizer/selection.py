@@ -226,9 +226,15 @@ def _dense_rows(vectors: sp.csr_matrix, rows: list[int]) -> FloatArray:
 
     scipy's row indexing builds a new sparse matrix first, which cost more than the whole
     similarity computation on a summary's few dozen candidates. Duplicate entries (a
-    non-canonical matrix) are summed, as ``toarray`` does.
+    non-canonical matrix) are summed, as ``toarray`` does. A matrix of at most
+    ``DENSE_CELLS`` cells (a short text's) is made dense whole, then its rows taken.
     """
     indptr = vectors.indptr
+    n, width = vectors.shape
+    if n * width <= DENSE_CELLS and vectors.has_canonical_format:
+        whole = np.zeros((n, width))
+        whole[np.repeat(np.arange(n), np.diff(indptr)), vectors.indices] = vectors.data
+        return whole[rows]
     wanted = np.asarray(rows, dtype=np.int64)
     firsts = indptr[wanted].astype(np.int64)
     lengths = indptr[wanted + 1] - firsts

@@ -37,6 +37,7 @@ from labserve.models.summarizer.scoring import (
 )
 from labserve.models.summarizer.selection import (
     CUT_DISCOUNT,
+    DENSE_CELLS,
     DUPLICATE,
     MIN_CUT_WORDS,
     REDUNDANCY,
@@ -183,10 +184,14 @@ def test_unit_ends_are_split_in_every_sentence_that_has_one(text: str) -> None:
     assert sentences.sentence_spans(text) == expected
 
 
-def test_dense_rows_are_the_rows_of_the_matrix() -> None:
+@pytest.mark.parametrize("whole", [True, False])
+def test_dense_rows_are_the_rows_of_the_matrix(whole: bool) -> None:
+    """A small matrix is made dense whole, a larger one is read row by row: the same rows."""
     rng = np.random.default_rng(3)
-    matrix = sp.random(30, 50, density=0.2, format="csr", random_state=4)
-    rows = rng.permutation(30)[:12].tolist()
+    n, width, density = (30, 50, 0.2) if whole else (500, 1000, 0.002)
+    assert (n * width <= DENSE_CELLS) == whole
+    matrix = sp.random(n, width, density=density, format="csr", random_state=4)
+    rows = rng.permutation(n)[:12].tolist()
     assert np.array_equal(_dense_rows(matrix, rows), matrix[rows].toarray())
     duplicated = sp.csr_matrix(
         (np.array([1.0, 2.0, 3.0]), np.array([1, 1, 0]), np.array([0, 2, 3])), shape=(2, 3)
