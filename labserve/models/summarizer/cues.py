@@ -14,6 +14,7 @@ letters, which made matching five times slower; ``mentions`` checks the boundary
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # What the authors did or found, stated as their contribution. Not "observe": "we observed
 # that X rose" reports one result (results sections are full of them); marked as a
@@ -82,7 +83,8 @@ DETAIL = re.compile(
 
 
 #: The literal start of each alternative of each pattern above (the tests check them against
-#: the patterns): every match starts with one of them.
+#: the patterns): every match starts with one of them, so only words that can start a head
+#: (``scoring`` finds them) need the pattern tried.
 HEADS: dict[re.Pattern[str], tuple[str, ...]] = {
     CONTRIBUTION: ("we ", "in ", "with ", "this ", "aim", "goal", "purpose", "objective", "here")
     + ("our ",),
@@ -93,24 +95,26 @@ HEADS: dict[re.Pattern[str], tuple[str, ...]] = {
 }
 
 
-def match_starts(pattern: re.Pattern[str], text: str) -> list[int]:
-    """Where the matches of ``pattern.finditer(text)`` start (a pattern of ``HEADS``).
+def matches_at(pattern: re.Pattern[str], text: str, places: Iterable[int]) -> list[int]:
+    """Where ``pattern`` matches at one of ``places`` (the first letters of words that can
+    start one of its heads) or at one of its heads that starts otherwise (``[``), in order.
 
-    The pattern is tried only where one of its heads occurs, in order, skipping those inside
-    the previous match, which is what ``finditer`` does; it finds the same matches without
-    trying the pattern at each of the many positions holding a possible first letter.
+    A match that starts inside an earlier one is skipped, as ``finditer`` skips it. Trying the
+    pattern at a text's few dozen such words, rather than searching the text for each head,
+    is what makes reading the cues cheap.
     """
+    candidates = set(places)
     find = text.find
-    places: set[int] = set()
     for head in HEADS[pattern]:
-        at = find(head)
-        while at >= 0:
-            places.add(at)
-            at = find(head, at + 1)
+        if not head[0].isalnum():
+            at = find(head)
+            while at >= 0:
+                candidates.add(at)
+                at = find(head, at + 1)
     starts: list[int] = []
     done = 0
     match = pattern.match
-    for at in sorted(places):
+    for at in sorted(candidates):
         if at >= done and (found := match(text, at)) is not None:
             starts.append(at)
             done = found.end()

@@ -40,7 +40,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from labserve.models.summarizer.budget import sentence_sizes
 from labserve.models.summarizer.chances import may_spread, term_chances
-from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING, match_starts
+from labserve.models.summarizer.cues import CONTRIBUTION, DETAIL, FINDING, HEADS, matches_at
 from labserve.models.summarizer.sentences import Span, sentence_index, span_bounds
 from labserve.models.summarizer.structure import Layout
 
@@ -165,6 +165,8 @@ class _Words:
         content_starts: Where each content word (not a stop word or number) starts.
         content_columns: Its TF-IDF column (plurals folded into one).
         vocabulary: Content term -> column.
+        cue_starts: Where each word that can start a cue (``cue_bits``) starts.
+        cue_bits: Its ``cue_bits``.
     """
 
     starts: IntArray
@@ -172,20 +174,51 @@ class _Words:
     content_starts: IntArray
     content_columns: IntArray
     vocabulary: dict[str, int]
+    cue_starts: IntArray
+    cue_bits: IntArray
 
 
-#: Spelling -> (its folded term, whether it is a content word): the same for every text, so
-#: kept across texts (a paper has hundreds of distinct words, mostly known ones). Bounded:
-#: emptied when full.
-_LEXICON: dict[str, tuple[str, bool]] = {}
+#: The cue patterns (``cues``), in the order of their bits in ``cue_bits``.
+CUES = (CONTRIBUTION, FINDING, DETAIL)
+
+
+def _head_words(pattern: re.Pattern[str]) -> tuple[tuple[str, bool], ...]:
+    """The first word of each of ``pattern``'s heads that starts with one, and whether the head
+    goes on past that word: then a match can start only at that very word ("in " at "in"),
+    else at any word that starts with it ("fig" at "figure")."""
+    found = []
+    for head in HEADS[pattern]:
+        word = _ANY_WORD.match(head)
+        if word is not None:
+            rest = head[word.end() :]
+            found.append((word.group(), bool(rest) and rest[0] not in "_.-"))
+    return tuple(found)
+
+
+_HEAD_WORDS = tuple(_head_words(pattern) for pattern in CUES)
+
+
+def cue_bits(spelling: str) -> int:
+    """Bit ``i`` set when a match of ``CUES[i]`` can start at a word spelt ``spelling``."""
+    bits = 0
+    for bit, heads in enumerate(_HEAD_WORDS):
+        if any(spelling == word if whole else spelling.startswith(word) for word, whole in heads):
+            bits |= 1 << bit
+    return bits
+
+
+#: Spelling -> (its folded term, whether it is a content word, its ``cue_bits``): the same for
+#: every text, so kept across texts (a paper has hundreds of distinct words, mostly known
+#: ones). Bounded: emptied when full.
+_LEXICON: dict[str, tuple[str, bool, int]] = {}
 _LEXICON_SIZE = 50_000
 
 
-def _look_up(spelling: str) -> tuple[str, bool]:
+def _look_up(spelling: str) -> tuple[str, bool, int]:
     """``_LEXICON``'s entry for ``spelling``, made and kept."""
     term = stem(spelling) if spelling[-1] == "s" else spelling
     topical = len(spelling) > 1 and spelling not in _STOP_WORDS
-    entry = (term, topical and not _NUMBER_LIKE.fullmatch(spelling))
+    entry = (term, topical and not _NUMBER_LIKE.fullmatch(spelling), cue_bits(spelling))
     if len(_LEXICON) >= _LEXICON_SIZE:
         _LEXICON.clear()
     _LEXICON[spelling] = entry
@@ -208,11 +241,13 @@ def _read_words(
     vocabulary: dict[str, int] = {}
     term_of: list[int] = []
     column_of: list[int] = []
+    cues_of: list[int] = []
     known = _LEXICON.get
     for spelling in spellings:  # in order of first use, as numbered
-        term, is_content = known(spelling) or _look_up(spelling)
+        term, is_content, cues = known(spelling) or _look_up(spelling)
         term_of.append(terms.setdefault(term, len(terms)))
         column_of.append(vocabulary.setdefault(term, len(vocabulary)) if is_content else -1)
+        cues_of.append(cues)
     word_terms = np.asarray(term_of, dtype=np.int64)[word_ids]
     word_paragraphs = None
     if body_paragraph is not None and len(spans) and may_spread(body_paragraph):
@@ -221,7 +256,17 @@ def _read_words(
     chances = np.concatenate(([0.0], np.cumsum(chance[word_terms])))
     columns = np.asarray(column_of, dtype=np.int64)[word_ids]
     content = columns >= 0
-    return _Words(positions, chances, positions[content], columns[content], vocabulary)
+    word_cues = np.asarray(cues_of, dtype=np.int64)[word_ids]
+    cued = word_cues.nonzero()[0]
+    return _Words(
+        positions,
+        chances,
+        positions[content],
+        columns[content],
+        vocabulary,
+        positions[cued],
+        word_cues[cued],
+    )
 
 
 class Rows(NamedTuple):
@@ -349,33 +394,34 @@ def centrality(
     return similarity
 
 
-def _flagged(pattern: re.Pattern[str], lowered: str, spans: Sequence[Span]) -> list[int]:
-    """Sentences (in order, each once) in which ``pattern`` matches at the start of a word."""
-    starts = [
-        start
-        for start in match_starts(pattern, lowered)
-        if start == 0 or not lowered[start - 1].isalnum() or not lowered[start].isalnum()
-    ]
+def _flagged(bit: int, lowered: str, spans: Sequence[Span], words: _Words) -> list[int]:
+    """Sentences (in order, each once) in which ``CUES[bit]`` matches at the start of a word
+    (or at a ``[``). Only words that can start one of its heads are tried (``cue_bits``)."""
+    places = words.cue_starts[(words.cue_bits & (1 << bit)) != 0].tolist()
+    starts = matches_at(CUES[bit], lowered, places)
     if not starts or not spans:
         return []
     return list(dict.fromkeys(sentence_index(spans, starts).tolist()))
 
 
-def cue_weights(lowered: str, spans: Sequence[Span]) -> FloatArray:
-    """Multipliers for what each sentence says (see ``cues``).
+def cue_weights(lowered: str, spans: Sequence[Span], words: _Words | None = None) -> FloatArray:
+    """Multipliers for what each sentence says (see ``cues``); ``words`` is
+    ``_read_words(lowered)`` when the caller has it.
 
     Most sentences have no cue: their weight stays 1 and only the few flagged ones are
     changed (the sums of weights are exact in binary, so their order does not matter).
     """
+    if words is None:
+        words = _read_words(lowered)
     weight = np.ones(len(spans))
-    contribution = _flagged(CONTRIBUTION, lowered, spans)
+    contribution = _flagged(0, lowered, spans, words)
     if contribution:
         weight[contribution] += CONTRIBUTION_WEIGHT
         weight[min(contribution)] += THESIS_WEIGHT  # the first statement of the contribution
-    finding = _flagged(FINDING, lowered, spans)
+    finding = _flagged(1, lowered, spans, words)
     if finding:
         weight[finding] += FINDING_WEIGHT
-    detail = _flagged(DETAIL, lowered, spans)
+    detail = _flagged(2, lowered, spans, words)
     if detail:
         weight[detail] /= 1.0 + DETAIL_WEIGHT
     return weight
@@ -482,7 +528,7 @@ def document_scores(
     body_paragraph = np.where(layout.heading | layout.back_matter, -1, layout.paragraph)
     words = _read_words(lowered, spans, body_paragraph)
     vectors, idf = _sentence_table(words, spans)
-    weight = cue_weights(lowered, spans)
+    weight = cue_weights(lowered, spans, words)
     weight *= np.where(layout.summarising, 1.0 + SUMMARISING_WEIGHT, 1.0)
     weight *= np.where(layout.opening, 1.0 + OPENING_WEIGHT, 1.0)
     geometry = centroid_geometry(vectors)

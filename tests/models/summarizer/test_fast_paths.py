@@ -530,12 +530,53 @@ def test_every_match_of_a_cue_starts_with_one_of_its_heads(pattern: re.Pattern[s
     assert set(heads) == set(cues.HEADS[pattern])
 
 
-@pytest.mark.parametrize("pattern", list(cues.HEADS))
-def test_cue_match_starts_are_the_starts_of_finditer(pattern: re.Pattern[str]) -> None:
-    pieces = [*CUE_PIECES, "four results ", "ahere we show ", "we ", "in ", "our ", "fig", "["]
-    for text in random_texts(pieces, 3000, seed=9):
-        expected = [match.start() for match in pattern.finditer(text)]
-        assert cues.match_starts(pattern, text) == expected, text
+def plain_word_matches(pattern: re.Pattern[str], text: str) -> list[int]:
+    """Where ``pattern`` matches at any word's first character or at any ``[``, a match that
+    starts inside an earlier one skipped: what ``matches_at`` gives for the few words that
+    ``cue_bits`` lets through."""
+    places = sorted({*word_bounds(text)[0].tolist(), *(i for i, c in enumerate(text) if c == "[")})
+    starts: list[int] = []
+    done = 0
+    for at in places:
+        if at >= done and (found := pattern.match(text, at)) is not None:
+            starts.append(at)
+            done = found.end()
+    return starts
+
+
+CUE_WORD_PIECES = [
+    *CUE_PIECES,
+    *("four results ", "ahere we show ", "we ", "in ", "our ", "fig", "[", "[1] ", "x-"),
+    *("figures ", "the table ", "the present study ", "overall, ", "to conclude, ", "e.g. "),
+    *("aims of this study ", "here, we ", "in-", "table-1 ", "_we show ", "\u00e9we show "),
+]
+
+
+@pytest.mark.parametrize("bit", range(len(scoring.CUES)))
+def test_cues_are_tried_at_every_word_that_can_start_them(bit: int) -> None:
+    """The words ``cue_bits`` lets through lose no match that any word start would give."""
+    pattern = scoring.CUES[bit]
+    for text in random_texts(CUE_WORD_PIECES, 3000, seed=9):
+        words = scoring._read_words(text)
+        places = words.cue_starts[(words.cue_bits & (1 << bit)) != 0].tolist()
+        assert cues.matches_at(pattern, text, places) == plain_word_matches(pattern, text), text
+
+
+def test_a_head_word_glued_to_more_only_starts_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A head going on after its first word with a joiner ("in-") is met inside a longer word
+    ("in-vitro"): it is matched as a prefix; one going on with a space, as that word."""
+    pattern = re.compile("in-|x.y z|fig|\\[")
+    monkeypatch.setitem(cues.HEADS, pattern, ("in-", "x.y z", "fig", "["))
+    assert scoring._head_words(pattern) == (("in", False), ("x.y", True), ("fig", False))
+
+
+def test_cue_bits_mark_the_words_heads_start_with() -> None:
+    """Bits in the order of ``CUES``: contribution, finding, detail."""
+    assert scoring.cue_bits("we") == scoring.cue_bits("aims") == 0b001
+    assert scoring.cue_bits("in") == scoring.cue_bits("our") == 0b011  # "in this study", ...
+    assert scoring.cue_bits("the") == 0b110  # "the present ...", "the table"
+    assert scoring.cue_bits("figures") == scoring.cue_bits("fig") == 0b100  # head "fig"
+    assert scoring.cue_bits("inside") == scoring.cue_bits("weather") == 0  # heads "in ", "we "
 
 
 UNIT_PIECES = [*"0123456789 .\u00a0\nhrsmindwkoy", "hrs", "min", "sec", "wk", "mo", "yr", "24 h. "]
@@ -631,11 +672,13 @@ def test_layouts_are_the_layouts_walked_section_by_section() -> None:
             assert getattr(got, name).tolist() == getattr(expected, name).tolist(), text
 
 
-def plain_lexeme(spelling: str) -> tuple[str, bool]:
-    """A spelling's folded term and whether it is a content word, as first computed per text."""
+def plain_lexeme(spelling: str) -> tuple[str, bool, int]:
+    """A spelling's folded term, whether it is a content word (as first computed per text)
+    and its ``cue_bits``."""
     term = scoring.stem(spelling) if spelling[-1] == "s" else spelling
     topical = len(spelling) > 1 and spelling not in scoring._STOP_WORDS
-    return term, topical and not scoring._NUMBER_LIKE.fullmatch(spelling)
+    content = bool(topical and not scoring._NUMBER_LIKE.fullmatch(spelling))
+    return term, content, scoring.cue_bits(spelling)
 
 
 def test_the_lexicon_kept_across_texts_gives_each_word_its_own_analysis(
