@@ -115,10 +115,10 @@ def _best_versions(
     owners: list[int] = []
     dropped: list[bool] = []
     for index in ranked[:SHORTENED_CANDIDATES]:
-        for piece, tail_dropped in [
-            (spans[index], False),
-            *shortenings(text, spans[index], cased=cased),
-        ]:
+        pieces.append(spans[index])
+        owners.append(index)
+        dropped.append(False)
+        for piece, tail_dropped in shortenings(text, spans[index], cased=cased):
             pieces.append(piece)
             owners.append(index)
             dropped.append(tail_dropped)

@@ -84,16 +84,15 @@ def _finalists(value: FloatArray, members: list[int], minlen: int) -> list[_Solu
     valuable of all, the longer between equals: those two (one if they are the same) are all
     it needs of the sixty or so states, which are not each made into a ``_Solution``.
     """
-    reached = value > -np.inf
-    reached[0] = False  # state 0 (nothing taken) is not a summary
+    totals = (value[1:] > -np.inf).nonzero()[0] + 1  # state 0 (nothing taken): no summary
+    values = value[totals]
     solutions = []
-    for wanted in (reached, reached & (np.arange(len(value)) >= minlen)):
-        totals = wanted.nonzero()[0]
-        if len(totals):
-            values = value[totals]
+    for first in (0, int(np.searchsorted(totals, minlen))):  # all totals, those >= minlen
+        if first < len(totals):
             # The last of the highest values: the longest between sets of equal value.
-            total = int(totals[len(values) - 1 - int(np.argmax(values[::-1]))])
-            solutions.append(_Solution(float(value[total]), total, members[total], None))
+            best = len(totals) - 1 - int(np.argmax(values[first:][::-1]))
+            total = int(totals[best])
+            solutions.append(_Solution(float(values[best]), total, members[total], None))
     return solutions
 
 
