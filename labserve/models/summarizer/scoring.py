@@ -198,12 +198,34 @@ def _head_words(pattern: re.Pattern[str]) -> tuple[tuple[str, bool], ...]:
 _HEAD_WORDS = tuple(_head_words(pattern) for pattern in CUES)
 
 
-def cue_bits(spelling: str) -> int:
-    """Bit ``i`` set when a match of ``CUES[i]`` can start at a word spelt ``spelling``."""
-    bits = 0
+def _whole_head_bits() -> dict[str, int]:
+    """Each head word that must be a whole word ("in"), with the bits of the cues it starts."""
+    bits: dict[str, int] = {}
     for bit, heads in enumerate(_HEAD_WORDS):
-        if any(spelling == word if whole else spelling.startswith(word) for word, whole in heads):
-            bits |= 1 << bit
+        for word, whole in heads:
+            if whole:
+                bits[word] = bits.get(word, 0) | 1 << bit
+    return bits
+
+
+_WHOLE_HEAD_BITS = _whole_head_bits()
+#: Per cue bit, the head words that start a word as prefixes ("fig" of "figure").
+_PREFIX_HEADS = tuple(
+    (1 << bit, tuple(word for word, whole in heads if not whole))
+    for bit, heads in enumerate(_HEAD_WORDS)
+)
+
+
+def cue_bits(spelling: str) -> int:
+    """Bit ``i`` set when a match of ``CUES[i]`` can start at a word spelt ``spelling``.
+
+    Made once per new spelling (a text of random letters has hundreds of thousands): one
+    dictionary look-up and one ``startswith`` per cue.
+    """
+    bits = _WHOLE_HEAD_BITS.get(spelling, 0)
+    for bit, prefixes in _PREFIX_HEADS:
+        if spelling.startswith(prefixes):
+            bits |= bit
     return bits
 
 

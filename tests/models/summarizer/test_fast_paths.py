@@ -570,6 +570,24 @@ def test_a_head_word_glued_to_more_only_starts_words(monkeypatch: pytest.MonkeyP
     assert scoring._head_words(pattern) == (("in", False), ("x.y", True), ("fig", False))
 
 
+def plain_cue_bits(spelling: str) -> int:
+    """``scoring.cue_bits`` read straight from the head words, one by one."""
+    bits = 0
+    for bit, heads in enumerate(scoring._HEAD_WORDS):
+        if any(spelling == word if whole else spelling.startswith(word) for word, whole in heads):
+            bits |= 1 << bit
+    return bits
+
+
+def test_cue_bits_are_read_from_the_head_words() -> None:
+    rng = random.Random(12)
+    heads = [word for heads in scoring._HEAD_WORDS for word, _ in heads]
+    spellings = [*heads, *(word + "s" for word in heads), *(word[:-1] for word in heads)]
+    spellings += ["".join(rng.choices("aefghinorstw.-", k=rng.randint(1, 9))) for _ in range(3000)]
+    for spelling in spellings:
+        assert scoring.cue_bits(spelling) == plain_cue_bits(spelling), spelling
+
+
 def test_cue_bits_mark_the_words_heads_start_with() -> None:
     """Bits in the order of ``CUES``: contribution, finding, detail."""
     assert scoring.cue_bits("we") == scoring.cue_bits("aims") == 0b001
