@@ -416,11 +416,15 @@ def centrality(
     return similarity
 
 
-def _flagged(bit: int, lowered: str, spans: Sequence[Span], words: _Words) -> list[int]:
-    """Sentences (in order, each once) in which ``CUES[bit]`` matches at the start of a word
-    (or at a ``[``). Only words that can start one of its heads are tried (``cue_bits``)."""
-    places = words.cue_starts[(words.cue_bits & (1 << bit)) != 0].tolist()
-    starts = matches_at(CUES[bit], lowered, places)
+def _flagged(
+    pattern: re.Pattern[str], lowered: str, spans: Sequence[Span], words: _Words
+) -> list[int]:
+    """Sentences (in order, each once) in which ``pattern`` (one of ``CUES``) matches at the
+    start of a word (or at a ``[``). Only words that can start one of its heads are tried
+    (``cue_bits``)."""
+    bit = 1 << CUES.index(pattern)
+    places = words.cue_starts[(words.cue_bits & bit) != 0].tolist()
+    starts = matches_at(pattern, lowered, places)
     if not starts or not spans:
         return []
     return list(dict.fromkeys(sentence_index(spans, starts).tolist()))
@@ -436,14 +440,14 @@ def cue_weights(lowered: str, spans: Sequence[Span], words: _Words | None = None
     if words is None:
         words = _read_words(lowered)
     weight = np.ones(len(spans))
-    contribution = _flagged(0, lowered, spans, words)
+    contribution = _flagged(CONTRIBUTION, lowered, spans, words)
     if contribution:
         weight[contribution] += CONTRIBUTION_WEIGHT
         weight[min(contribution)] += THESIS_WEIGHT  # the first statement of the contribution
-    finding = _flagged(1, lowered, spans, words)
+    finding = _flagged(FINDING, lowered, spans, words)
     if finding:
         weight[finding] += FINDING_WEIGHT
-    detail = _flagged(2, lowered, spans, words)
+    detail = _flagged(DETAIL, lowered, spans, words)
     if detail:
         weight[detail] /= 1.0 + DETAIL_WEIGHT
     return weight

@@ -162,6 +162,12 @@ def _knapsack(
     return solutions
 
 
+def _highest_cut_total(maxlen: int) -> int:
+    """The highest total of budget words a cut can follow (it keeps at least ``MIN_CUT_WORDS``
+    words, or all of a smaller budget): ``_cuts`` reads no state above it."""
+    return maxlen - min(maxlen, MIN_CUT_WORDS)
+
+
 def _read_limits(widths: list[int], maxlen: int, *, cuts: bool) -> list[int]:
     """For each candidate position, the highest state whose ``spare`` a later step still reads.
 
@@ -170,7 +176,7 @@ def _read_limits(widths: list[int], maxlen: int, *, cuts: bool) -> list[int]:
     is most of the knapsack's cost); the limit only falls from one position to the next, so a
     state once left stale is never read.
     """
-    limit = maxlen - min(maxlen, MIN_CUT_WORDS) if cuts else -1
+    limit = _highest_cut_total(maxlen) if cuts else -1
     limits = [limit] * len(widths)
     for position in range(len(widths) - 1, 0, -1):
         if widths[position] <= maxlen:
@@ -189,7 +195,7 @@ def _cuts(
 ) -> list[_Solution]:
     """The best place for a cut of each over-long candidate (see ``_knapsack``)."""
     reachable = np.flatnonzero(value > -np.inf)
-    totals = reachable[maxlen - reachable >= min(maxlen, MIN_CUT_WORDS)]
+    totals = reachable[reachable <= _highest_cut_total(maxlen)]
     rooms = maxlen - totals
     solutions = []
     for position in too_long:

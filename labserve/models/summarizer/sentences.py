@@ -287,12 +287,18 @@ def span_bounds(spans: Sequence[Span]) -> npt.NDArray[np.int64]:
     return np.fromiter(chain.from_iterable(spans), dtype=np.int64, count=2 * len(spans))
 
 
+def span_starts(spans: Sequence[Span]) -> npt.NDArray[np.int64]:
+    """Where each span starts, as one array (a search needs them contiguous, unlike a slice
+    of ``span_bounds``)."""
+    return np.fromiter((start for start, _ in spans), dtype=np.int64, count=len(spans))
+
+
 def sentence_index(spans: Sequence[Span], positions: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Index of the span each character position falls in (the one starting at or before it).
 
     Lets whole-text passes (one regex over the text) be tallied per sentence in linear time.
     """
-    starts = np.fromiter((start for start, _ in spans), dtype=np.int64, count=len(spans))
+    starts = span_starts(spans)
     found = np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1
     return np.maximum(found, 0)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labserve.models.summarizer.sentences import Span
+from labserve.models.summarizer.sentences import Span, span_starts
 
 #: A heading has at most this many words (and characters).
 HEADING_WORDS = 12
@@ -79,8 +79,7 @@ def analyse_layout(text: str, spans: Sequence[Span]) -> Layout:
     n = len(spans)
     breaks = [match.start() for match in _PARAGRAPH_BREAK.finditer(text)]
     if breaks:
-        starts = np.fromiter((start for start, _ in spans), dtype=np.int64, count=n)
-        paragraph = np.searchsorted(breaks, starts).astype(np.int64)
+        paragraph = np.searchsorted(breaks, span_starts(spans)).astype(np.int64)
         sizes = np.bincount(paragraph, minlength=int(paragraph.max(initial=0)) + 1)
         alone = np.flatnonzero(sizes[paragraph] == 1).tolist()
         paragraphs = int(np.count_nonzero(sizes))
