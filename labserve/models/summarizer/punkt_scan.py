@@ -46,6 +46,13 @@ _OTHER_SPACES = (
 _LEADING_SPACE = re.compile(r"\s*")
 #: Characters before a period within which a line start may make it a list enumerator.
 _ENUMERATOR_REACH = 12
+#: The tokenizer's parts the scan calls.
+_REUSED = (
+    "_uses_decision_engine",
+    "_decision_state",
+    "_is_line_start_enumerator",
+    "_realign_boundaries",
+)
 
 
 def _covered(text: str) -> bool:
@@ -58,10 +65,16 @@ def _covered(text: str) -> bool:
     )
 
 
+def _supported(tokenizer: PunktSentenceTokenizer) -> bool:
+    """Whether ``tokenizer`` has the parts the scan reuses and decides per context string (a
+    customised tokenizer may decide per token; another nupunkt may name its parts otherwise)."""
+    return all(hasattr(tokenizer, name) for name in _REUSED) and tokenizer._uses_decision_engine()
+
+
 def span_tokenize(tokenizer: PunktSentenceTokenizer, text: str) -> list[Span] | None:
     """``tokenizer.span_tokenize(text)`` as a list, or None where the scan does not apply."""
-    if not (_covered(text) and tokenizer._uses_decision_engine()):
-        return None  # (a customised tokenizer decides per token, not per context string)
+    if not (_covered(text) and _supported(tokenizer)):
+        return None
     _, _, memo, decide = tokenizer._decision_state()
     known = memo.get
     enumerator_lines = "\n" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sys
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -92,3 +93,18 @@ def test_text_the_scan_does_not_cover_is_left_to_nupunkt(text: str) -> None:
 def test_other_spaces_are_every_whitespace_but_space_and_newline() -> None:
     every = {chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()}
     assert set(punkt_scan._OTHER_SPACES) == every - {" ", "\n"}
+
+
+def test_a_tokenizer_that_decides_otherwise_or_lacks_the_parts_is_left_to_nupunkt() -> None:
+    tokenizer = _tokenizer()
+
+    class Customised(type(tokenizer)):  # type: ignore[misc]
+        def _annotate_second_pass(self, tokens):  # type: ignore[no-untyped-def]
+            return super()._annotate_second_pass(tokens)
+
+    customised = Customised.__new__(Customised)
+    customised.__dict__.update(tokenizer.__dict__)
+    customised.__dict__.pop("_decision_memo", None)
+    assert punkt_scan.span_tokenize(tokenizer, PROSE[0]) is not None
+    assert punkt_scan.span_tokenize(customised, PROSE[0]) is None
+    assert punkt_scan.span_tokenize(SimpleNamespace(), PROSE[0]) is None  # type: ignore[arg-type]
