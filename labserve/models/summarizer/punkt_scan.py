@@ -44,6 +44,8 @@ _OTHER_SPACES = (
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 _LEADING_SPACE = re.compile(r"\s*")
+#: A match's ``regs``: the (start, end) of the whole match and of each group.
+Regions = tuple[tuple[int, int], ...]
 #: Characters before a period within which a line start may make it a list enumerator.
 _ENUMERATOR_REACH = 12
 #: The tokenizer's parts the scan calls.
@@ -75,42 +77,45 @@ def span_tokenize(tokenizer: PunktSentenceTokenizer, text: str) -> list[Span] | 
     """``tokenizer.span_tokenize(text)`` as a list, or None where the scan does not apply."""
     if not (_covered(text) and _supported(tokenizer)):
         return None
+    lines = "\n" in text
+    chunk_ends = _chunk_ends(text, text.replace("\n", " ") if lines else text)
+    if chunk_ends is None:
+        return None
     _, _, memo, decide = tokenizer._decision_state()
     known = memo.get
-    enumerator_lines = "\n" in text
-    flat = text.replace("\n", " ") if enumerator_lines else text
     ends: list[int] = []
-    chunk_start = previous = 0
-    last: tuple[tuple[int, int], ...] | None = None  # the pending end: the chunk's last so far
-    for match in [*_END.finditer(text), None]:
-        if match is not None:
-            period = match.start()
-            cut = flat.rfind(" ", previous, period)
-            previous = period
-            if cut < 0 and last is not None:  # the same chunk as the pending end
-                if last[0][0] == chunk_start:
-                    return None  # nupunkt reports an end at a chunk's first character too
-                last = match.regs
-                continue
-        if last is not None:  # the pending end's chunk is complete: decide it
-            (end, _), (_, split), (_, stop) = last
-            context = (text[chunk_start:split], text[split:stop])
-            if (
-                not (
-                    (
-                        end <= _ENUMERATOR_REACH
-                        or (enumerator_lines and text.find("\n", end - _ENUMERATOR_REACH, end) >= 0)
-                    )
-                    and tokenizer._is_line_start_enumerator(text, end)
-                )
-                and not (split > end + 1 and _lower_word_follows(text, split))
-                and (found if (found := known(context)) is not None else decide(context))
-            ):
-                ends.append(end + 1)
-        if match is not None:
-            last = match.regs
-            chunk_start = cut + 1
+    for chunk_start, ((end, _), (_, split), (_, stop)) in chunk_ends:
+        if (
+            end <= _ENUMERATOR_REACH
+            or (lines and text.find("\n", end - _ENUMERATOR_REACH, end) >= 0)
+        ) and tokenizer._is_line_start_enumerator(text, end):
+            continue  # "1." or "(a)." at a line's start
+        if split > end + 1 and _lower_word_follows(text, split):
+            continue  # closing characters, then a lower-case word on the line: no end
+        context = (text[chunk_start:split], text[split:stop])
+        if found if (found := known(context)) is not None else decide(context):
+            ends.append(end + 1)
     return _spans(tokenizer, text, ends)
+
+
+def _chunk_ends(text: str, flat: str) -> list[tuple[int, Regions]] | None:
+    """Per whitespace-free chunk with a possible end: its start, and the group regions of its
+    last end's ``_END`` match. None when a chunk's first character is an end and another
+    follows (nupunkt reports both). ``flat`` is ``text`` with newlines as spaces."""
+    found: list[tuple[int, Regions]] = []
+    previous = 0
+    for regions in [match.regs for match in _END.finditer(text)]:
+        period = regions[0][0]
+        cut = flat.rfind(" ", previous, period)
+        previous = period
+        if cut < 0 and found:  # no space since the end before: the same chunk
+            chunk_start, before = found[-1]
+            if before[0][0] == chunk_start:
+                return None
+            found[-1] = (chunk_start, regions)
+        else:
+            found.append((cut + 1, regions))
+    return found
 
 
 def _lower_word_follows(text: str, position: int) -> bool:
