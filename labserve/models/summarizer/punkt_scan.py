@@ -18,25 +18,15 @@ The tests compare both ways on prose and on random mixes of punctuation and abbr
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from nupunkt import PunktSentenceTokenizer
 
     from labserve.models.summarizer.sentences import Span
 
-# nupunkt's characters that cannot start a word (its ``_re_non_word_chars``, whitespace
-# included): a period before one of them may end a sentence.
-_NON_WORD = r"""(?:[)";}\]*:@({[\s?!\u201d\u00bb]|['\u2019](?![^\W\d_]))"""
-_CLOSING = "\"')]}\u201d\u2019\u00bb*"
-_CLOSING_SET = frozenset(_CLOSING)
-# A possible end, then the closing characters glued to it and the next whitespace-free chunk
-# (in lookaheads, so that a period in that chunk is found too). Led by a literal period, so
-# the regex engine jumps from period to period.
-_END = re.compile(rf"\.(?={_NON_WORD})(?=([{re.escape(_CLOSING)}]*)(\s*\S*))")
 _SPACED_ELLIPSIS = re.compile(r"\.\s+\.")
-#: End characters other than the period: nupunkt's extra rules for them are not reproduced.
-_OTHER_ENDS = ("?", "!", "\u2026")
 #: Whitespace other than space and newline (every character whose ``isspace()`` is true; a
 #: test checks the list): chunks are found by looking back for a space or a newline only.
 _OTHER_SPACES = (
@@ -46,10 +36,13 @@ _OTHER_SPACES = (
 _LEADING_SPACE = re.compile(r"\s*")
 #: A match's ``regs``: the (start, end) of the whole match and of each group.
 Regions = tuple[tuple[int, int], ...]
-#: Characters before a period within which a line start may make it a list enumerator.
+#: Characters before a period within which a line start may make it a list enumerator (how far
+#: back nupunkt's ``_is_line_start_enumerator`` looks; a literal there).
 _ENUMERATOR_REACH = 12
 #: The tokenizer's parts the scan calls.
 _REUSED = (
+    "_lang_vars",
+    "_CLOSING_CHARS",
     "_uses_decision_engine",
     "_decision_state",
     "_is_line_start_enumerator",
@@ -57,11 +50,35 @@ _REUSED = (
 )
 
 
-def _covered(text: str) -> bool:
+class _Grammar(NamedTuple):
+    """What the scan needs of the tokenizer's language, read from the tokenizer (not copied)."""
+
+    #: A possible end (a period before a character that cannot start a word), then the closing
+    #: characters glued to it and the next whitespace-free chunk (in lookaheads, so that a
+    #: period in that chunk is found too). Led by a literal period, so the regex engine jumps
+    #: from period to period.
+    end: re.Pattern[str]
+    closing: frozenset[str]
+    #: End characters other than the period: nupunkt's extra rules for them are not reproduced.
+    other_ends: tuple[str, ...]
+
+
+@lru_cache(maxsize=4)
+def _grammar(tokenizer: PunktSentenceTokenizer) -> _Grammar:
+    """The tokenizer's ``_Grammar``, made once per tokenizer."""
+    language = tokenizer._lang_vars
+    closing = frozenset(tokenizer._CLOSING_CHARS)
+    tail = re.escape("".join(sorted(closing)))
+    end = re.compile(rf"\.(?={language._re_non_word_chars})(?=([{tail}]*)(\s*\S*))")
+    # The ellipsis character is a literal of nupunkt's candidate pattern, not a language part.
+    return _Grammar(end, closing, (*sorted(language.sent_end_chars - {"."}), "\u2026"))
+
+
+def _covered(text: str, other_ends: tuple[str, ...]) -> bool:
     """Whether the scan gives nupunkt's spans for ``text`` (see the module docstring)."""
     return not (
         text[:1].isspace()
-        or any(end in text for end in _OTHER_ENDS)
+        or any(end in text for end in other_ends)
         or any(space in text for space in _OTHER_SPACES)
         or _SPACED_ELLIPSIS.search(text) is not None
     )
@@ -75,10 +92,13 @@ def _supported(tokenizer: PunktSentenceTokenizer) -> bool:
 
 def span_tokenize(tokenizer: PunktSentenceTokenizer, text: str) -> list[Span] | None:
     """``tokenizer.span_tokenize(text)`` as a list, or None where the scan does not apply."""
-    if not (_covered(text) and _supported(tokenizer)):
+    if not _supported(tokenizer):
+        return None
+    grammar = _grammar(tokenizer)
+    if not _covered(text, grammar.other_ends):
         return None
     lines = "\n" in text
-    chunk_ends = _chunk_ends(text, text.replace("\n", " ") if lines else text)
+    chunk_ends = _chunk_ends(grammar.end, text, text.replace("\n", " ") if lines else text)
     if chunk_ends is None:
         return None
     _, _, memo, decide = tokenizer._decision_state()
@@ -95,16 +115,18 @@ def span_tokenize(tokenizer: PunktSentenceTokenizer, text: str) -> list[Span] | 
         context = (text[chunk_start:split], text[split:stop])
         if found if (found := known(context)) is not None else decide(context):
             ends.append(end + 1)
-    return _spans(tokenizer, text, ends)
+    return _spans(tokenizer, grammar.closing, text, ends)
 
 
-def _chunk_ends(text: str, flat: str) -> list[tuple[int, Regions]] | None:
+def _chunk_ends(
+    end_pattern: re.Pattern[str], text: str, flat: str
+) -> list[tuple[int, Regions]] | None:
     """Per whitespace-free chunk with a possible end: its start, and the group regions of its
-    last end's ``_END`` match. None when a chunk's first character is an end and another
+    last ``end_pattern`` match. None when a chunk's first character is an end and another
     follows (nupunkt reports both). ``flat`` is ``text`` with newlines as spaces."""
     found: list[tuple[int, Regions]] = []
     previous = 0
-    for regions in [match.regs for match in _END.finditer(text)]:
+    for regions in [match.regs for match in end_pattern.finditer(text)]:
         period = regions[0][0]
         cut = flat.rfind(" ", previous, period)
         previous = period
@@ -126,7 +148,9 @@ def _lower_word_follows(text: str, position: int) -> bool:
     return following < len(text) and text[following].islower()
 
 
-def _spans(tokenizer: PunktSentenceTokenizer, text: str, ends: list[int]) -> list[Span]:
+def _spans(
+    tokenizer: PunktSentenceTokenizer, closing: frozenset[str], text: str, ends: list[int]
+) -> list[Span]:
     """Sentences ending at ``ends``, each next one from its first non-space character."""
     skip_space = _LEADING_SPACE.match
     starts = [0]
@@ -135,7 +159,7 @@ def _spans(tokenizer: PunktSentenceTokenizer, text: str, ends: list[int]) -> lis
     spans = list(zip(starts, ends, strict=False))  # starts has one more: the last sentence's
     if starts[-1] < text_end:
         spans.append((starts[-1], text_end))
-    if not _CLOSING_SET.isdisjoint([text[start : start + 1] for start in starts[1:]]):
+    if not closing.isdisjoint([text[start : start + 1] for start in starts[1:]]):
         slices = [slice(*span) for span in spans]
         return [(s.start, s.stop) for s in tokenizer._realign_boundaries(text, slices)]
     return spans
