@@ -57,7 +57,9 @@ def run_production(settings: Settings, host: str, port: int, workers: int) -> No
         # GIL, lock or connection with the workers, and it outlives none of them
         settings.resolved_journal_path.mkdir(parents=True, exist_ok=True)
         shipper = start_shipper_process(
-            settings.resolved_journal_path, settings.resolved_database_url()
+            settings.resolved_journal_path,
+            settings.resolved_database_url(),
+            idle_wait_seconds=settings.shipper_idle_wait_seconds,
         )
     preload_libraries()
     try:

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     journal_max_bytes: int = Field(
         default=1024**3, ge=1024 * 1024, description="Unshipped journal on disk before refusing."
     )
+    shipper_idle_wait_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="While every CPU is busy, the shipper process waits up to this long for "
+        "idle CPU before it ships (records wait safely in the journal); 0 ships at once.",
+    )
     shipper: Literal["process", "thread", "none"] = Field(
         default="thread",
         description="Who moves journal records into the database: `labserve serve` starts a "

@@ -28,12 +28,15 @@ def start_shipper_process(
     poll_seconds: float = 0.5,
     max_backoff_seconds: float = 30.0,
     nice: int = SHIPPER_NICE,
+    idle_wait_seconds: float = 0.0,
 ) -> subprocess.Popen[bytes]:
     """Start a shipper for ``directory``; it stops by itself if this process dies.
 
     It runs at a lower CPU priority (``nice``): on a busy machine the workers answering
     requests come first, and the shipper works in the time they leave. Records wait on disk
     meanwhile, where nothing is lost (the lag is a metric); run alone, it runs at full speed.
+    With ``idle_wait_seconds`` it also waits, up to that long, while every CPU is busy
+    (``labserve.journal.busy``): the CPU time shipping takes then comes from idle time.
 
     Stop it with ``stop_shipper_process`` after the writers have closed, so its last round
     ships their final records.
@@ -54,6 +57,8 @@ def start_shipper_process(
         "--exit-with-parent",
         "--nice",
         str(nice),
+        "--idle-wait-seconds",
+        str(idle_wait_seconds),
     ]
     return subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL)
 

@@ -35,6 +35,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from labserve.db.audit import insert_predictions_idempotently
 from labserve.db.engine import make_engine
+from labserve.journal.busy import BusyDeferral
 from labserve.journal.records import InvalidRow, JournalRow, decode_row
 from labserve.journal.segments import (
     SegmentReader,
@@ -80,6 +81,10 @@ class Shipper:
         poll_seconds: pause between rounds once everything is shipped.
         backoff_seconds: first pause after a database error; doubles up to
             ``max_backoff_seconds`` while errors go on.
+        idle_wait_seconds: in ``run``, while the machine's CPUs are busy (see
+            ``busy``), wait for idle CPU up to this long before shipping anyway; 0 (the
+            default here) ships every round. ``run_once`` never waits.
+        deferral: the ``BusyDeferral`` to use instead (for tests).
     """
 
     def __init__(
@@ -91,6 +96,8 @@ class Shipper:
         poll_seconds: float = 0.5,
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
+        idle_wait_seconds: float = 0.0,
+        deferral: BusyDeferral | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -104,6 +111,8 @@ class Shipper:
         self._status = ShipperStatus(pid=os.getpid())
         self._status_written_at = 0.0
         self._sqlite_file = _sqlite_file(engine)
+        self.deferral = deferral or BusyDeferral(idle_wait_seconds)
+        self._round_started_at = time.time()
 
     @property
     def status(self) -> ShipperStatus:
@@ -120,6 +129,8 @@ class Shipper:
                 stays committed, the rest is shipped by a later round.
         """
         shipped = 0
+        self._round_started_at = time.time()
+        self._status.waiting_for_idle_since = None
         self._remove_stale_temporaries()
         try:
             segments = list_segments(self.directory)
@@ -146,6 +157,10 @@ class Shipper:
         """
         delay = self.backoff_seconds
         while not stop.is_set():
+            if self.deferral.should_wait():
+                self._note_waiting()
+                stop.wait(self.poll_seconds)
+                continue
             try:
                 self.run_once()
             except DatabaseUnavailable as exc:  # str(): a log record must not pin a batch
@@ -161,6 +176,29 @@ class Shipper:
             self.run_once()
         except Exception as exc:
             log.warning("journal shipper: final round failed (%s); the journal keeps it", str(exc))
+
+    def _note_waiting(self) -> None:
+        """Publish that shipping waits for idle CPU, and the lag meanwhile.
+
+        Everything written before the last round started was shipped by it, so while records
+        wait the lag is counted from then: an upper bound, never an understatement.
+        """
+        if self._status.waiting_for_idle_since is None:
+            self._status.waiting_for_idle_since = time.time()
+        if self._status.oldest_unshipped_at is None and self._has_unshipped():
+            self._status.oldest_unshipped_at = self._round_started_at
+        self._publish()
+
+    def _has_unshipped(self) -> bool:
+        """Whether a segment holds bytes past what was shipped of it (sizes only, no reads)."""
+        for path in list_segments(self.directory):
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if size > self._offsets.get(path.name, 0):
+                return True
+        return False
 
     def _remove_stale_temporaries(self) -> None:
         """Delete what crashed processes left half-made (never a file someone holds locked)."""
@@ -357,6 +395,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--poll-seconds", type=float, default=0.5)
     parser.add_argument("--backoff-seconds", type=float, default=0.5)
     parser.add_argument("--max-backoff-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--idle-wait-seconds",
+        type=float,
+        default=0.0,
+        help="while every CPU is busy, wait for idle CPU up to this long before shipping",
+    )
     parser.add_argument("--once", action="store_true", help="ship what is there, then exit")
     parser.add_argument(
         "--nice",
@@ -398,6 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         poll_seconds=arguments.poll_seconds,
         backoff_seconds=arguments.backoff_seconds,
         max_backoff_seconds=arguments.max_backoff_seconds,
+        idle_wait_seconds=arguments.idle_wait_seconds,
     )
     try:
         if arguments.once:

@@ -33,6 +33,8 @@ class ShipperStatus:
         oldest_unshipped_at: creation time of the next record to ship, None when caught up.
         last_error: the last database error, None once a round succeeds.
         last_success_at: when a round last shipped everything it found.
+        waiting_for_idle_since: since when shipping waits for idle CPU (see ``busy``), None
+            when it does not wait.
     """
 
     pid: int = 0
@@ -46,6 +48,7 @@ class ShipperStatus:
     oldest_unshipped_at: float | None = None
     last_error: str | None = None
     last_success_at: float | None = None
+    waiting_for_idle_since: float | None = None
 
 
 def write_status(directory: Path, status: ShipperStatus) -> None:
