@@ -67,7 +67,11 @@ def test_idle_cpu_ends_a_wait() -> None:
     assert waits.waiting_since == 1020.0  # counted afresh, not from the first wait
 
 
-def test_no_bound_means_no_waiting_and_no_meter() -> None:
+def test_no_bound_means_no_waiting_and_no_meter(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_meter() -> None:
+        pytest.fail("a CPU meter was made for a shipper that never waits")
+
+    monkeypatch.setattr(busy_module, "CpuIdleMeter", no_meter)
     waits = BusyDeferral(0)
     assert not waits.should_wait()
     with pytest.raises(ValueError, match="negative"):
