@@ -37,7 +37,8 @@ TUTORIAL = "tutorial (gunicorn, 2 sync workers)"
 LABSERVE = "labserve (granian, 2 workers)"
 ECHO = "bare Flask echo (granian, 2 workers)"
 FLASK_LANE = "labserve, fast lane off (all through Flask)"
-#: The shipper ships as records arrive instead of waiting for idle CPU (up to 30 s by default).
+#: The shipper ships as records arrive instead of waiting for idle CPU (the default, bounded by
+#: the setting ``shipper_idle_wait_seconds``).
 UNDEFERRED = "labserve, shipping not deferred"
 
 ROW = {

@@ -23,7 +23,8 @@ class JournalMetrics:
     Attributes:
         bytes_on_disk: bytes of all segments (shipped but not yet deleted ones included).
         segments: how many segment files there are.
-        lag_seconds: age of the next record the shipper has to ship, 0 when it had caught up
+        lag_seconds: age of the next record the shipper has to ship (at most overstated while
+            it waits for idle CPU, never understated), 0 when it had caught up
             at its last report. Read it with ``shipper_heartbeat_age_seconds``: a shipper
             that stopped reporting cannot tell its lag.
         records_shipped, records_rejected, corrupt_frames, database_errors: the shipper's

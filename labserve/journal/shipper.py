@@ -153,11 +153,13 @@ class Shipper:
     def run(self, stop: StopSignal) -> None:
         """Ship until ``stop`` is set, backing off while the database is unavailable.
 
-        After ``stop`` one last round ships what the (by then stopped) writers left.
+        After ``stop`` one last round ships what the (by then stopped) writers left. Shipping
+        waits for idle CPU (``deferral``) only once a round has shipped everything it found:
+        what an earlier shipper left goes at once, and the lag reported while waiting holds.
         """
         delay = self.backoff_seconds
         while not stop.is_set():
-            if self.deferral.should_wait():
+            if self._status.last_success_at is not None and self.deferral.should_wait():
                 self._note_waiting()
                 stop.wait(self.poll_seconds)
                 continue
@@ -180,14 +182,18 @@ class Shipper:
     def _note_waiting(self) -> None:
         """Publish that shipping waits for idle CPU, and the lag meanwhile.
 
-        Everything written before the last round started was shipped by it, so while records
-        wait the lag is counted from then: an upper bound, never an understatement.
+        Everything written before the last round started was shipped by it (``run`` waits
+        only after a round that shipped everything), so while records wait the lag is counted
+        from then: an upper bound, never an understatement. A change is published at once.
         """
+        changed = False
         if self._status.waiting_for_idle_since is None:
             self._status.waiting_for_idle_since = time.time()
+            changed = True
         if self._status.oldest_unshipped_at is None and self._has_unshipped():
             self._status.oldest_unshipped_at = self._round_started_at
-        self._publish()
+            changed = True
+        self._publish(force=changed)
 
     def _has_unshipped(self) -> bool:
         """Whether a segment holds bytes past what was shipped of it (sizes only, no reads)."""

@@ -31,6 +31,8 @@ class ShipperStatus:
         segments_deleted: finished segments shipped in full and removed.
         database_errors: rounds that failed because the database was unreachable or refused.
         oldest_unshipped_at: creation time of the next record to ship, None when caught up.
+            While shipping waits for idle CPU, the start of the last round instead (earlier
+            than any waiting record: the lag it gives is an upper bound).
         last_error: the last database error, None once a round succeeds.
         last_success_at: when a round last shipped everything it found.
         waiting_for_idle_since: since when shipping waits for idle CPU (see ``busy``), None

@@ -135,11 +135,11 @@ def test_a_waiting_shipper_reports_its_lag_and_ships_everything_when_stopped(
     always_busy = BusyDeferral(60, idle_fraction=lambda: 0.0, clock=clock)
     shipper = Shipper(journal_dir, engine, poll_seconds=0.02, deferral=always_busy)
     writer = JournalWriter(journal_dir)
-    for i in range(20):
-        writer.append(record(i))
     stop, thread = ship_in_thread(shipper)
     try:
         wait_for(lambda: waiting(journal_dir))
+        for i in range(20):
+            writer.append(record(i))
         time.sleep(0.2)  # ten rounds skipped
         assert stored_counts(engine)[0] == 0
         status = read_status(journal_dir)
@@ -161,16 +161,33 @@ def test_a_busy_shipper_ships_once_the_bound_has_passed(journal_dir: Path, engin
     clock = FakeClock()
     always_busy = BusyDeferral(30, idle_fraction=lambda: 0.0, clock=clock)
     shipper = Shipper(journal_dir, engine, poll_seconds=0.02, deferral=always_busy)
-    with JournalWriter(journal_dir) as writer:
-        for i in range(5):
-            writer.append(record(i))
     stop, thread = ship_in_thread(shipper)
     try:
         wait_for(lambda: always_busy.waiting_since is not None)
+        with JournalWriter(journal_dir) as writer:
+            for i in range(5):
+                writer.append(record(i))
         time.sleep(0.1)
         assert stored_counts(engine)[0] == 0
         clock.now += 30
         wait_for(lambda: stored_counts(engine)[0] == 5, timeout=10, what="shipping at the bound")
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_what_is_in_the_journal_at_start_is_shipped_before_any_wait(
+    journal_dir: Path, engine: Engine
+) -> None:
+    always_busy = BusyDeferral(60, idle_fraction=lambda: 0.0)
+    shipper = Shipper(journal_dir, engine, poll_seconds=0.02, deferral=always_busy)
+    with JournalWriter(journal_dir) as writer:
+        for i in range(7):
+            writer.append(record(i))  # left by an earlier server: older than this shipper
+    stop, thread = ship_in_thread(shipper)
+    try:
+        wait_for(lambda: waiting(journal_dir))
+        assert stored_counts(engine) == (7, 7, 7)
     finally:
         stop.set()
         thread.join()
