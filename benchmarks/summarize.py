@@ -11,6 +11,9 @@ Quality on an evaluation set of real papers (optional): with ``--eval-dir DIR`` 
 project), ROUGE-1/2/L of labserve next to that scorer's own baselines (Lead, sumy LexRank and
 TextRank) at the scorer's budgets, for all pairs and for the even (A) and odd (B) halves
 separately: weights were chosen on half A, so half B is the check that they generalise.
+``--eval-dir`` may be given more than once (``LABSERVE_EVAL_DIR``: folders separated by
+``:``), for example the development set and a held-out set built from other papers of the
+same sources by ``benchmarks/heldout_pairs.py``; each gets its own tables.
 
 Quality: ROUGE-1/2/L F1 (``rouge-score``, stemmed) of labserve's extractive summaries (at most
 ``MAXLEN`` words), a Lead-3 baseline and sumy's LexRank (both cut to ``MAXLEN`` words, the same
@@ -22,7 +25,7 @@ sentence of the README), so read the numbers as a comparison of systems on the s
 as absolute quality.
 
     .venv/bin/pip install -e '.[bench]' && .venv/bin/python benchmarks/summarize.py \
-        [--eval-dir DIR] [--skip-speed] [--skip-readme]
+        [--eval-dir DIR ...] [--skip-speed] [--skip-readme]
 """
 
 from __future__ import annotations
@@ -282,8 +285,9 @@ def eval_rouge(eval_dir: Path) -> None:
         maxlen = scoring.DEFAULT_MAXLEN[kind]
         minlen = maxlen // 2
         print(
-            f"\n== {kind}: {len(subset)} pairs, budget {maxlen} words (minlen {minlen}); "
-            "ROUGE F1 x100; A = even-numbered pairs (tuning half), B = odd (held out)"
+            f"\n== {eval_dir.name} {kind}: {len(subset)} pairs, budget {maxlen} words "
+            f"(minlen {minlen}); ROUGE F1 x100; A = even-numbered pairs (tuning half), "
+            "B = odd (held out)"
         )
         print(f"  {'system':10} {'half':>4} {'R-1':>6} {'R-2':>6} {'R-L':>6} {'words':>6}")
         overall: dict[str, list[float]] = {}
@@ -319,8 +323,9 @@ def main() -> None:
     parser.add_argument(
         "--eval-dir",
         type=Path,
-        default=os.environ.get("LABSERVE_EVAL_DIR"),
-        help="folder with summaries.jsonl and score_summaries.py (or LABSERVE_EVAL_DIR)",
+        action="append",
+        help="folder with summaries.jsonl and score_summaries.py, repeatable "
+        "(or LABSERVE_EVAL_DIR, folders separated by ':')",
     )
     parser.add_argument("--skip-speed", action="store_true", help="no speed measurements")
     parser.add_argument("--skip-readme", action="store_true", help="no README-based pairs")
@@ -330,14 +335,19 @@ def main() -> None:
         speed([document for _, document, _ in data])
     if not args.skip_readme:
         readme_rouge(data)
-    eval_dir: Path | None = args.eval_dir
-    if eval_dir is None or not (eval_dir / "summaries.jsonl").is_file():
+    eval_dirs: list[Path] = args.eval_dir or [
+        Path(folder) for folder in os.environ.get("LABSERVE_EVAL_DIR", "").split(":") if folder
+    ]
+    missing = [folder for folder in eval_dirs if not (folder / "summaries.jsonl").is_file()]
+    if not eval_dirs or missing:
         print(
             "\nNote: no evaluation set (give --eval-dir DIR or set LABSERVE_EVAL_DIR to a folder "
-            "with summaries.jsonl and score_summaries.py); ROUGE on real papers skipped."
+            "with summaries.jsonl and score_summaries.py); ROUGE on real papers skipped"
+            + (f" for {', '.join(map(str, missing))}." if missing else ".")
         )
-    else:
-        eval_rouge(eval_dir)
+    for eval_dir in eval_dirs:
+        if eval_dir not in missing:
+            eval_rouge(eval_dir)
 
 
 if __name__ == "__main__":
