@@ -454,6 +454,15 @@ def main() -> None:
                 "p99 within each run, labserve / echo ms: "
                 + ", ".join(f"{on.p99_ms:.2f}/{echo.p99_ms:.2f}" for on, echo in pairs)
             )
+        guarded = med.get(GUARDED_ECHO)
+        if labserve_result and guarded:
+            # The same server as labserve's (RSGI behind the body guard): what the app adds.
+            share = 100 * labserve_result.rps / guarded.rps
+            print(
+                f"labserve / echo behind the same guard: {share:.0f}% of the requests per "
+                f"second; p99 {labserve_result.p99_ms:.2f} ms against "
+                f"{guarded.p99_ms:.2f} ms ({labserve_result.p99_ms / guarded.p99_ms:.2f} x)"
+            )
         if args.only:
             return
 
