@@ -314,6 +314,15 @@ def time_csv_cli(instance: Path, path: Path, workdir: Path) -> float:
     return time.perf_counter() - started
 
 
+def print_against(label: str, result: LoadResult, reference: LoadResult) -> None:
+    """One line: ``result``'s requests per second and p99 as shares of ``reference``'s."""
+    print(
+        f"{label}: {100 * result.rps / reference.rps:.0f}% of the requests per second; "
+        f"p99 {result.p99_ms:.2f} ms against {reference.p99_ms:.2f} ms "
+        f"({result.p99_ms / reference.p99_ms:.2f} x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -444,11 +453,7 @@ def main() -> None:
                 f"a run longer than that also pays for shipping; see the '{UNDEFERRED}' row)"
             )
         if labserve_result and ceiling:
-            print(
-                f"labserve / echo: {100 * labserve_result.rps / ceiling.rps:.0f}% of the "
-                f"requests per second; p99 {labserve_result.p99_ms:.2f} ms against "
-                f"{ceiling.p99_ms:.2f} ms ({labserve_result.p99_ms / ceiling.p99_ms:.2f} x)"
-            )
+            print_against("labserve / echo", labserve_result, ceiling)
             pairs = zip(results[LABSERVE], results[ECHO], strict=True)
             print(
                 "p99 within each run, labserve / echo ms: "
@@ -457,12 +462,7 @@ def main() -> None:
         guarded = med.get(GUARDED_ECHO)
         if labserve_result and guarded:
             # The same server as labserve's (RSGI behind the body guard): what the app adds.
-            share = 100 * labserve_result.rps / guarded.rps
-            print(
-                f"labserve / echo behind the same guard: {share:.0f}% of the requests per "
-                f"second; p99 {labserve_result.p99_ms:.2f} ms against "
-                f"{guarded.p99_ms:.2f} ms ({labserve_result.p99_ms / guarded.p99_ms:.2f} x)"
-            )
+            print_against("labserve / echo behind the same guard", labserve_result, guarded)
         if args.only:
             return
 
