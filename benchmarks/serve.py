@@ -393,10 +393,16 @@ def main() -> None:
         results: dict[str, list[LoadResult]] = {}
         for run in range(args.runs):
             port = free_port()
-            for name, (cmd, extra) in servers(port).items():
+            for index, (name, (cmd, extra)) in enumerate(servers(port).items()):
                 if args.only and not any(part in name for part in args.only):
                     continue
-                process = start(cmd, workdir, {**env, **extra}, port, "/api/diagnosis", "POST")
+                # Each start journals into a folder of its own: a labserve stopped under load
+                # leaves records for the next start to ship, which would then be timed
+                # shipping another server's records (measured: up to 14 MB inherited).
+                journal = {"LABSERVE_JOURNAL_PATH": str(workdir / f"journal-{run}-{index}")}
+                process = start(
+                    cmd, workdir, {**env, **journal, **extra}, port, "/api/diagnosis", "POST"
+                )
                 try:
                     drive(port, 2, args.connections, workdir)  # warm-up
                     result = drive(port, args.seconds, args.connections, workdir)
