@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
@@ -386,6 +386,21 @@ def _describe(exc: BaseException) -> str:
 # -- the process entry point ----------------------------------------------------------------
 
 
+def _at_least(minimum: float, convert: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: ``convert``'s number, refused (a usage error) below ``minimum``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value >= minimum:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {text}")
+        return value
+
+    return parse
+
+
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m labserve.journal",
@@ -397,13 +412,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=os.environ.get(DATABASE_URL_ENV),
         help=f"SQLAlchemy URL (default: ${DATABASE_URL_ENV}; prefer it: argv is public)",
     )
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--poll-seconds", type=float, default=0.5)
-    parser.add_argument("--backoff-seconds", type=float, default=0.5)
-    parser.add_argument("--max-backoff-seconds", type=float, default=30.0)
+    parser.add_argument("--batch-size", type=_at_least(1, int), default=500)
+    parser.add_argument("--poll-seconds", type=_at_least(0, float), default=0.5)
+    parser.add_argument("--backoff-seconds", type=_at_least(0, float), default=0.5)
+    parser.add_argument("--max-backoff-seconds", type=_at_least(0, float), default=30.0)
     parser.add_argument(
         "--idle-wait-seconds",
-        type=float,
+        type=_at_least(0, float),
         default=0.0,
         help="while every CPU is busy, wait for idle CPU up to this long before shipping",
     )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from labserve.db import upgrade_database
@@ -54,6 +55,26 @@ def test_run_once_from_the_command_line(
     assert main(["--journal", str(journal_dir), "--database-url", down, "--once"]) == 1
     assert main(["--journal", str(journal_dir), "--database-url", database_url, "--once"]) == 0
     assert stored_counts(engine) == (10, 10, 10)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        ("--idle-wait-seconds", "-1", "must be at least 0, got -1"),
+        ("--poll-seconds", "nan", "must be at least 0, got nan"),
+        ("--backoff-seconds", "soon", "not a number: 'soon'"),
+        ("--batch-size", "0", "must be at least 1, got 0"),
+    ],
+)
+def test_the_command_line_refuses_a_bad_number_by_name(
+    journal_dir: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, problem: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--journal", str(journal_dir), "--database-url", "sqlite://", option, value])
+    assert exited.value.code == 2  # a usage error, before anything starts
+    error = capsys.readouterr().err
+    assert f"argument {option}: {problem}" in error
+    assert "Traceback" not in error
 
 
 PARENT_SCRIPT = """
