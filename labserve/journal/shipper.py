@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -387,14 +388,18 @@ def _describe(exc: BaseException) -> str:
 
 
 def _at_least(minimum: float, convert: Callable[[str], float]) -> Callable[[str], float]:
-    """An argparse type: ``convert``'s number, refused (a usage error) below ``minimum``."""
+    """An argparse type: ``convert``'s number, refused (a usage error) below ``minimum``
+    or when not finite (a wait of infinity overflows ``Event.wait``)."""
+    kind = "a whole number" if convert is int else "a number"
 
     def parse(text: str) -> float:
         try:
             value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not value >= minimum:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {text}")
         return value
 

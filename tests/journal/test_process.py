@@ -61,9 +61,11 @@ def test_run_once_from_the_command_line(
     ("option", "value", "problem"),
     [
         ("--idle-wait-seconds", "-1", "must be at least 0, got -1"),
-        ("--poll-seconds", "nan", "must be at least 0, got nan"),
+        ("--poll-seconds", "nan", "must be a finite number, got nan"),
+        ("--max-backoff-seconds", "inf", "must be a finite number, got inf"),
         ("--backoff-seconds", "soon", "not a number: 'soon'"),
         ("--batch-size", "0", "must be at least 1, got 0"),
+        ("--batch-size", "1.5", "not a whole number: '1.5'"),
     ],
 )
 def test_the_command_line_refuses_a_bad_number_by_name(
