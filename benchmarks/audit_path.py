@@ -38,6 +38,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from serve import ROW  # benchmarks/serve.py's row (this script's folder is on sys.path)
+
 from labserve.buffered_wsgi import start_response
 from labserve.db import AuditRecord
 from labserve.journal import JournalWriter
@@ -45,14 +47,6 @@ from labserve.journal import writer as writer_module
 from labserve.settings import Settings
 from labserve.web import create_app
 
-ROW = {
-    "radius_mean": 17.99,
-    "texture_mean": 10.38,
-    "smoothness_mean": 0.1184,
-    "texture_se": 0.9053,
-    "smoothness_se": 0.006399,
-    "symmetry_se": 0.03003,
-}
 OFF = "audit log off"
 ON = "audit log on"
 NO_FSTAT = "without the fstat"
