@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sqlite3
@@ -100,3 +101,25 @@ def test_streamed_files_and_large_bodies_are_served_from_request_threads(
     assert status == 200
     assert [p["label"] for p in body["predictions"]] == ["Malignant"] * 1_000
     assert post_json(url + "/api/diagnosis", data_row(0))[1]["diagnosis"] == "Malignant"
+
+
+def test_an_installed_rloop_does_not_replace_the_event_loop(
+    trained_instance: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """granian's default loop is rloop whenever that package is importable; behind the body
+    guard its p99 was ten times uvloop's (docs/server.md). labserve names its loop, so a
+    server started where an rloop that cannot make a loop is importable serves as before."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "rloop.py").write_text(
+        "def new_event_loop():\n    raise RuntimeError('granian picked rloop')\n"
+    )
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    )
+    instance = tmp_path / "instance"
+    shutil.copytree(trained_instance / "models", instance / "models")
+    with server_process(instance, workers=1) as (url, _):
+        status, body = post_json(url + "/api/diagnosis", data_row(0))
+    assert status == 200
+    assert body["diagnosis"] == "Malignant"
