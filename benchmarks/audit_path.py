@@ -38,10 +38,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from serve import ROW  # benchmarks/serve.py's row (this script's folder is on sys.path)
+# this script's folder is on sys.path: the row benchmarks/serve.py posts, the record
+# benchmarks/journal.py appends
+from journal import sample_record
+from serve import ROW
+from werkzeug.test import create_environ
 
 from labserve.buffered_wsgi import start_response
-from labserve.db import AuditRecord
 from labserve.journal import JournalWriter
 from labserve.journal import writer as writer_module
 from labserve.settings import Settings
@@ -109,23 +112,13 @@ def build_apps(folder: Path) -> dict[str, WSGIApp]:
 
 def call_batch(app: WSGIApp, body: bytes, requests: int) -> float:
     """Microseconds a request, over ``requests`` calls of ``POST /api/diagnosis``."""
-    base = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/diagnosis",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "5000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
+    base = create_environ(
+        "/api/diagnosis",
+        "http://127.0.0.1:5000/",
+        method="POST",
+        data=body,
+        content_type="application/json",
+    )
     started = time.perf_counter()
     for _ in range(requests):
         environ = dict(base)
@@ -139,17 +132,9 @@ def call_batch(app: WSGIApp, body: bytes, requests: int) -> float:
 
 
 def append_alone(folder: Path, rounds: int, records: int) -> list[float]:
-    """Microseconds an ``append``: one record, again and again, caches hot."""
-    record = AuditRecord(
-        model="diagnosis",
-        model_version="1",
-        caller="anonymous",
-        request_id="0" * 32,
-        inputs=[ROW],
-        outputs=[{"label": "Malignant", "probability": 0.9}],
-        latency_ms=0.2,
-        rows=1,
-    )
+    """Microseconds an ``append``: one record (``benchmarks/journal.py``'s), again and again,
+    caches hot."""
+    record = sample_record(0)
     times = []
     with JournalWriter(folder / "journal-alone") as writer:
         for _ in range(rounds):
