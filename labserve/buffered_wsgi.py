@@ -45,6 +45,24 @@ SPOOL_BYTES = 256 * 1024
 BODYLESS_METHODS = {"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"}
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
+Answer = tuple[int, Headers, bytes]
+#: An environ key present only for a request run on the event loop. The app may set it to a
+#: ``DeferredAnswer``: its WSGI answer is then sent only once the awaited step is done.
+DEFERRED_ANSWER = "labserve.deferred_answer"
+
+
+class DeferredAnswer:
+    """An answer that waits for a step done once per loop turn (the turn's journal write).
+
+    ``settle`` gets the step's result and returns None to send the app's answer as it is, or
+    the answer to send instead (a refusal when the step failed).
+    """
+
+    __slots__ = ("done", "settle")
+
+    def __init__(self, done: asyncio.Future[Any], settle: Callable[[Any], Answer | None]) -> None:
+        self.done = done
+        self.settle = settle
 
 
 class BufferedWSGI:
@@ -166,10 +184,16 @@ class BufferedWSGI:
         """Run the app and send its answer; its status and request id (for the access log)."""
         environ = wsgi_environ(scope, body[0], body[1], address)
         if self.inline is not None and self.inline(scope, body[1]):
+            environ[DEFERRED_ANSWER] = None
             try:
                 status, headers, whole = self._call_app_inline(environ)
             finally:
                 body[0].close()
+            deferred: DeferredAnswer | None = environ[DEFERRED_ANSWER]
+            if deferred is not None:
+                instead = deferred.settle(await deferred.done)
+                if instead is not None:
+                    status, headers, whole = instead
             protocol.response_bytes(status, headers, whole)
             return status, request_id_in(headers)
         loop = asyncio.get_running_loop()
@@ -183,7 +207,7 @@ class BufferedWSGI:
             protocol.response_bytes(status, headers, payload)
         return status, request_id_in(headers)
 
-    def _call_app_inline(self, environ: dict[str, Any]) -> tuple[int, Headers, bytes]:
+    def _call_app_inline(self, environ: dict[str, Any]) -> Answer:
         """Run the app here, on the event loop, and collect its whole answer."""
         started: list[Any] = []
         result = self.app(environ, partial(start_response, started))

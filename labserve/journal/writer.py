@@ -212,8 +212,7 @@ class JournalWriter:
         Raises:
             JournalUnavailable: the record is not in the journal; refuse the prediction.
         """
-        record_id = f"{self._id_prefix}{next(self._ids):012x}"
-        frame = encode_record(record, record_id, self.mode)
+        record_id, frame = self.encode(record)
         if self._write_lock.acquire(blocking=False):  # nobody writing: no batch to join
             try:
                 if not self._open_batch.frames and not self._closed:
@@ -235,6 +234,27 @@ class JournalWriter:
         if batch.error is not None:
             raise JournalUnavailable(batch.error)
         return record_id
+
+    def encode(self, record: AuditRecord) -> tuple[str, bytes]:
+        """A new ``record_id`` for ``record`` and its journal line, not yet written."""
+        record_id = f"{self._id_prefix}{next(self._ids):012x}"
+        return record_id, encode_record(record, record_id, self.mode)
+
+    def write_lines(self, frames: list[bytes]) -> None:
+        """Write lines made by ``encode`` in one write, all or none of them.
+
+        For a caller that gathers the records of several requests itself (one event-loop
+        turn, ``labserve.journal.turns``): its requests wait for this write, not for a lock.
+
+        Raises:
+            JournalUnavailable: none of the lines is in the journal; refuse them all.
+        """
+        with self._write_lock:
+            if self._closed:  # set under both locks, so this lock suffices to read it
+                with self._batch_lock:
+                    self._refused_closed += len(frames)
+                raise JournalUnavailable("the journal writer is closed")
+            self._write_counted(b"".join(frames), len(frames))
 
     def _write_counted(self, data: bytes, lines: int) -> None:
         """Write ``lines`` lines in one write and count them as appended, or as refused

@@ -11,6 +11,7 @@ much unshipped), the prediction is refused with 503 unless the lab chose
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from labserve.journal import (
     JournalUnavailable,
     JournalWriter,
     Shipper,
+    TurnWriter,
     make_shipper_engine,
 )
 from labserve.settings import Settings
@@ -54,19 +56,33 @@ class AuditLog:
     thread: threading.Thread | None = None
     shipping: threading.Lock = field(default_factory=threading.Lock)
 
+    turns: TurnWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.turns = TurnWriter(self.journal)
+
     def record(self, record: AuditRecord) -> None:
         """Journal ``record`` now, or raise ``JournalUnavailable`` (unless failures allowed)."""
         try:
             self.journal.append(record)
         except JournalUnavailable as exc:
-            if self.settings.audit_failure == "allow":
-                RECORDS_LOST.inc()
-                log.error(
-                    "audit record lost (%s): %s %s", exc.reason, record.model, record.request_id
-                )
-                return
-            RECORDS_REFUSED.inc()
-            raise
+            if not self.answer_without(record, exc.reason):
+                raise
+
+    def stage(self, record: AuditRecord) -> asyncio.Future[str | None]:
+        """Journal ``record`` with the others of this event-loop turn (``TurnWriter``); a
+        future of None once written, else the reason to pass to ``answer_without``."""
+        return self.turns.stage(record)
+
+    def answer_without(self, record: AuditRecord, reason: str) -> bool:
+        """``record`` could not be journaled: count it, and whether its prediction may still
+        be answered (only with ``LABSERVE_AUDIT_FAILURE=allow``, as a record lost)."""
+        if self.settings.audit_failure == "allow":
+            RECORDS_LOST.inc()
+            log.error("audit record lost (%s): %s %s", reason, record.model, record.request_id)
+            return True
+        RECORDS_REFUSED.inc()
+        return False
 
     def check(self) -> None:
         """Refuse before any work is streamed when records cannot be kept (fail closed)."""

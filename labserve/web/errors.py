@@ -46,8 +46,8 @@ def wants_json() -> bool:
     return best == "application/json" and not request.accept_mimetypes.accept_html
 
 
-def audit_unavailable_message(exc: JournalUnavailable) -> str:
-    return f"the audit log cannot record this prediction ({exc.reason}); nothing was answered"
+def audit_unavailable_message(reason: str) -> str:
+    return f"the audit log cannot record this prediction ({reason}); nothing was answered"
 
 
 def error_response(
@@ -97,7 +97,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(JournalUnavailable)
     def audit_unavailable(exc: JournalUnavailable) -> Any:
         log.error("prediction refused, its audit record cannot be kept: %s", exc.reason)
-        return error_response(503, "audit_unavailable", audit_unavailable_message(exc), None)
+        return error_response(503, "audit_unavailable", audit_unavailable_message(exc.reason), None)
 
     @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(SQLAlchemyError)

@@ -14,6 +14,11 @@ the ``predict`` scope, request or row rate limits (which the Flask hooks count),
 the model layer refuses. The lane decides before its first side effect, so a handed-over
 request is processed exactly once, by the code that owns its error. The one failure it answers
 itself is a refused audit record (503 ``audit_unavailable``): by then the refusal is counted.
+
+Run on the server's event loop (``labserve serve``), the lane stages its record for the turn's
+one journal write (``labserve.journal.turns``) and leaves the server a ``DeferredAnswer``: the
+answer goes out after that write, or becomes the 503 if the write failed. The prediction and
+the request are counted then, by ``settle``, so a refused prediction is never counted as made.
 """
 
 from __future__ import annotations
@@ -22,13 +27,16 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from io import BytesIO
 from typing import Any
 
 from flask import Flask
 
+from labserve.buffered_wsgi import DEFERRED_ANSWER, DeferredAnswer
+from labserve.db import AuditRecord
 from labserve.journal import JournalUnavailable
-from labserve.models.base import ROW_PREFIX, ServedModel
+from labserve.models.base import ROW_PREFIX, Prediction, ServedModel
 from labserve.web import audit_log as audit_module
 from labserve.web import limits as limits_module
 from labserve.web import persistence
@@ -37,9 +45,10 @@ from labserve.web.auth import key_in
 from labserve.web.errors import audit_unavailable_message
 from labserve.web.extension import REGISTRY_KEY, SETTINGS_KEY
 from labserve.web.json_body import parse_json
-from labserve.web.metrics import observe_request
+from labserve.web.metrics import observe_request, record_predictions
 from labserve.web.predicting import (
     PredictionResult,
+    audit_record,
     keep_record,
     predict_envelope,
     predictions_of,
@@ -139,7 +148,25 @@ class FastLane:
         except Exception:  # bad input, unknown model, a key to refuse: Flask's to answer
             return None
         request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))
-        status = "200 OK"
+        result = PredictionResult(model.name, model.version, predictions)
+        payload = envelope_answer(result) if envelope else diagnosis_answer(result, str(positive))
+        rule = ENVELOPE_RULE if envelope else TUTORIAL_RULE
+        if self.audit_log is not None and DEFERRED_ANSWER in environ:
+            # On the event loop: the record goes out with this turn's others, then the answer.
+            record = audit_record(
+                model,
+                rows,
+                parameters,
+                predictions,
+                predicted,
+                caller=caller,
+                request_id=request_id,
+            )
+            environ[DEFERRED_ANSWER] = DeferredAnswer(
+                self.audit_log.stage(record),
+                partial(self.settle, record, predictions, rule, started, anonymous),
+            )
+            return self.json_answer("200 OK", payload, request_id, anonymous)
         try:
             keep_record(
                 model,
@@ -152,25 +179,49 @@ class FastLane:
                 audit_log=self.audit_log,
             )
         except JournalUnavailable as exc:
-            log.error("prediction refused, its audit record cannot be kept: %s", exc.reason)
-            status = "503 SERVICE UNAVAILABLE"
-            payload: dict[str, Any] = {
-                "error": "audit_unavailable",
-                "message": audit_unavailable_message(exc),
-                "field": None,
-            }
+            answer = self.refusal(exc.reason, request_id, anonymous)
         else:
-            result = PredictionResult(model.name, model.version, predictions)
-            payload = (
-                envelope_answer(result) if envelope else diagnosis_answer(result, str(positive))
-            )
+            answer = self.json_answer("200 OK", payload, request_id, anonymous)
+        observe_request("POST", rule, int(answer[0][:3]), time.perf_counter() - started)
+        return answer
+
+    def settle(
+        self,
+        record: AuditRecord,
+        predictions: list[Prediction],
+        rule: str,
+        started: float,
+        anonymous: bool,
+        reason: str | None,
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """After the turn's journal write: count the prediction and keep the answer (None), or
+        the 503 to send instead when its record was not written (``DeferredAnswer``)."""
+        assert self.audit_log is not None
+        if reason is None or self.audit_log.answer_without(record, reason):
+            record_predictions(record.model, predictions, len(predictions))
+            observe_request("POST", rule, 200, time.perf_counter() - started)
+            return None
+        status, headers, data = self.refusal(reason, record.request_id, anonymous)
+        observe_request("POST", rule, 503, time.perf_counter() - started)
+        return 503, headers, data
+
+    def refusal(
+        self, reason: str, request_id: str, anonymous: bool
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        """503 ``audit_unavailable``: the record cannot be kept (the refusal is counted)."""
+        log.error("prediction refused, its audit record cannot be kept: %s", reason)
+        payload = {
+            "error": "audit_unavailable",
+            "message": audit_unavailable_message(reason),
+            "field": None,
+        }
+        return self.json_answer("503 SERVICE UNAVAILABLE", payload, request_id, anonymous)
+
+    def json_answer(
+        self, status: str, payload: dict[str, Any], request_id: str, anonymous: bool
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
+        """The bytes and headers Flask's ``jsonify`` would send for ``payload``."""
         data = f"{self.app.json.dumps(payload, separators=(',', ':'))}\n".encode()
-        observe_request(
-            "POST",
-            ENVELOPE_RULE if envelope else TUTORIAL_RULE,
-            int(status[:3]),
-            time.perf_counter() - started,
-        )
         headers = [
             *JSON_HEADERS,
             ("Content-Length", str(len(data))),

@@ -150,15 +150,31 @@ def keep_record(
     then count the predictions: a refused prediction is not counted as made."""
     if audit_log is not None:
         audit_log.record(
-            AuditRecord(
-                model=model.name,
-                model_version=model.version,
-                caller=caller,
-                request_id=request_id,
-                inputs={"rows": rows, "parameters": parameters} if parameters else rows,
-                outputs=predictions,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                rows=len(predictions),
+            audit_record(
+                model, rows, parameters, predictions, started, caller=caller, request_id=request_id
             )
         )
     record_predictions(model.name, predictions, len(predictions))
+
+
+def audit_record(
+    model: ServedModel,
+    rows: Sequence[object],
+    parameters: Mapping[str, Any] | None,
+    predictions: list[Prediction],
+    started: float,
+    *,
+    caller: str,
+    request_id: str,
+) -> AuditRecord:
+    """The audit record of a prediction that began at ``started`` (``time.perf_counter``)."""
+    return AuditRecord(
+        model=model.name,
+        model_version=model.version,
+        caller=caller,
+        request_id=request_id,
+        inputs={"rows": rows, "parameters": parameters} if parameters else rows,
+        outputs=predictions,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        rows=len(predictions),
+    )
