@@ -9,7 +9,9 @@ variant meets the same machine, and differences of a few microseconds show.
 Variants, each the app with the audit log on, its journal writer's system calls taken out in
 turn (for measuring only: without them a record is not safe):
 
-- ``audit log on``: as served;
+- ``audit log on``: one write per request, as on a request thread or outside the server (under
+  ``labserve serve`` the fast lane's requests of one event-loop turn share one write, which
+  this in-process benchmark does not have: ``benchmarks/serve.py`` measures that);
 - ``without the fstat``: no check that the segment was deleted;
 - ``without the fstat and the write``: the Python part of the audit path alone.
 

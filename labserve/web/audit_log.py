@@ -63,11 +63,17 @@ class AuditLog:
 
     def record(self, record: AuditRecord) -> None:
         """Journal ``record`` now, or raise ``JournalUnavailable`` (unless failures allowed)."""
+        reason = self.write(record)
+        if reason is not None and not self.answer_without(record, reason):
+            raise JournalUnavailable(reason)
+
+    def write(self, record: AuditRecord) -> str | None:
+        """Journal ``record`` now: None once written, else the reason for ``answer_without``."""
         try:
             self.journal.append(record)
         except JournalUnavailable as exc:
-            if not self.answer_without(record, exc.reason):
-                raise
+            return exc.reason
+        return None
 
     def stage(self, record: AuditRecord) -> asyncio.Future[str | None]:
         """Journal ``record`` with the others of this event-loop turn (``TurnWriter``); a

@@ -35,7 +35,6 @@ from flask import Flask
 
 from labserve.buffered_wsgi import DEFERRED_ANSWER, DeferredAnswer
 from labserve.db import AuditRecord
-from labserve.journal import JournalUnavailable
 from labserve.models.base import ROW_PREFIX, Prediction, ServedModel
 from labserve.web import audit_log as audit_module
 from labserve.web import limits as limits_module
@@ -49,7 +48,6 @@ from labserve.web.metrics import observe_request, record_predictions
 from labserve.web.predicting import (
     PredictionResult,
     audit_record,
-    keep_record,
     predict_envelope,
     predictions_of,
 )
@@ -151,42 +149,25 @@ class FastLane:
         result = PredictionResult(model.name, model.version, predictions)
         payload = envelope_answer(result) if envelope else diagnosis_answer(result, str(positive))
         rule = ENVELOPE_RULE if envelope else TUTORIAL_RULE
-        if self.audit_log is not None and DEFERRED_ANSWER in environ:
+        answer = self.json_answer("200 OK", payload, request_id, anonymous)
+        audit_log = self.audit_log
+        if audit_log is None:
+            made(model.name, predictions, rule, started)
+            return answer
+        record = audit_record(
+            model, rows, parameters, predictions, predicted, caller=caller, request_id=request_id
+        )
+        finish = partial(self.settle, audit_log, record, predictions, rule, started, anonymous)
+        if DEFERRED_ANSWER in environ:
             # On the event loop: the record goes out with this turn's others, then the answer.
-            record = audit_record(
-                model,
-                rows,
-                parameters,
-                predictions,
-                predicted,
-                caller=caller,
-                request_id=request_id,
-            )
-            environ[DEFERRED_ANSWER] = DeferredAnswer(
-                self.audit_log.stage(record),
-                partial(self.settle, record, predictions, rule, started, anonymous),
-            )
-            return self.json_answer("200 OK", payload, request_id, anonymous)
-        try:
-            keep_record(
-                model,
-                rows,
-                parameters,
-                predictions,
-                predicted,
-                caller=caller,
-                request_id=request_id,
-                audit_log=self.audit_log,
-            )
-        except JournalUnavailable as exc:
-            answer = self.refusal(exc.reason, request_id, anonymous)
-        else:
-            answer = self.json_answer("200 OK", payload, request_id, anonymous)
-        observe_request("POST", rule, int(answer[0][:3]), time.perf_counter() - started)
-        return answer
+            environ[DEFERRED_ANSWER] = DeferredAnswer(audit_log.stage(record), finish)
+            return answer
+        refused = finish(audit_log.write(record))
+        return answer if refused is None else ("503 SERVICE UNAVAILABLE", refused[1], refused[2])
 
     def settle(
         self,
+        audit_log: audit_module.AuditLog,
         record: AuditRecord,
         predictions: list[Prediction],
         rule: str,
@@ -194,12 +175,10 @@ class FastLane:
         anonymous: bool,
         reason: str | None,
     ) -> tuple[int, list[tuple[str, str]], bytes] | None:
-        """After the turn's journal write: count the prediction and keep the answer (None), or
-        the 503 to send instead when its record was not written (``DeferredAnswer``)."""
-        assert self.audit_log is not None
-        if reason is None or self.audit_log.answer_without(record, reason):
-            record_predictions(record.model, predictions, len(predictions))
-            observe_request("POST", rule, 200, time.perf_counter() - started)
+        """Once the record's journal write is done (``reason`` None) or failed: count the
+        prediction and keep the answer (None), or the 503 to send instead (``DeferredAnswer``)."""
+        if reason is None or audit_log.answer_without(record, reason):
+            made(record.model, predictions, rule, started)
             return None
         status, headers, data = self.refusal(reason, record.request_id, anonymous)
         observe_request("POST", rule, 503, time.perf_counter() - started)
@@ -256,3 +235,9 @@ class FastLane:
         model: ServedModel = self.registry.get(name, None)
         model.require_ready()
         return model
+
+
+def made(model: str, predictions: list[Prediction], rule: str, started: float) -> None:
+    """Count an answered prediction and its request."""
+    record_predictions(model, predictions, len(predictions))
+    observe_request("POST", rule, 200, time.perf_counter() - started)

@@ -15,7 +15,7 @@ from flask import request
 from labserve.db import AuditRecord
 from labserve.models.base import PARAMETER_PREFIX, ROW_PREFIX, Prediction, ServedModel
 from labserve.models.errors import InvalidInput
-from labserve.web.audit_log import AuditLog, get_audit_log
+from labserve.web.audit_log import get_audit_log
 from labserve.web.auth import caller_name
 from labserve.web.extension import get_registry
 from labserve.web.limits import charge_rows  # issue 13: rows count against the row budget
@@ -109,16 +109,22 @@ def predict_rows(
     charge_rows(len(rows))  # issue 13: 429 when the caller's row budget cannot hold them
     started = time.perf_counter()
     predictions = predictions_of(model, rows, parameters, row_prefix, parameter_prefix)
-    keep_record(
-        model,
-        rows,
-        parameters,
-        predictions,
-        started,
-        caller=caller_name(),
-        request_id=current_request_id(),
-        audit_log=get_audit_log(),
-    )
+    # The record is journaled before the answer goes out (JournalUnavailable if not), and only
+    # then are the predictions counted: a refused prediction is not counted as made.
+    audit_log = get_audit_log()
+    if audit_log is not None:
+        audit_log.record(
+            audit_record(
+                model,
+                rows,
+                parameters,
+                predictions,
+                started,
+                caller=caller_name(),
+                request_id=current_request_id(),
+            )
+        )
+    record_predictions(model.name, predictions, len(predictions))
     return PredictionResult(model=model.name, version=model.version, predictions=predictions)
 
 
@@ -133,28 +139,6 @@ def predictions_of(
     valid = model.validate(rows, row_prefix=row_prefix)
     params = model.validate_parameters(parameters, field_prefix=parameter_prefix)
     return model.predict_valid(valid, params)
-
-
-def keep_record(
-    model: ServedModel,
-    rows: Sequence[object],
-    parameters: Mapping[str, Any] | None,
-    predictions: list[Prediction],
-    started: float,
-    *,
-    caller: str,
-    request_id: str,
-    audit_log: AuditLog | None,
-) -> None:
-    """Journal the audit record before the answer goes out (``JournalUnavailable`` if not),
-    then count the predictions: a refused prediction is not counted as made."""
-    if audit_log is not None:
-        audit_log.record(
-            audit_record(
-                model, rows, parameters, predictions, started, caller=caller, request_id=request_id
-            )
-        )
-    record_predictions(model.name, predictions, len(predictions))
 
 
 def audit_record(
