@@ -3,13 +3,15 @@ real small file systems, and waiting with a deadline instead of sleeping blindly
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine, text
@@ -67,6 +69,16 @@ def stored_counts(engine: Engine) -> tuple[int, int, int]:
 def stored_record_ids(engine: Engine) -> set[str]:
     with engine.connect() as connection:
         return {r[0] for r in connection.execute(text("SELECT record_id FROM predictions"))}
+
+
+T = TypeVar("T")
+
+
+def run_on_a_loop_of_its_own(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` in a thread of its own: a test that ran before (the browser
+    tests) may have left an event loop running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(main())).result()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from labserve.journal import JournalWriter, TurnWriter
-from tests.journal.helpers import journal_rows, record
+from tests.journal.helpers import journal_rows, record, run_on_a_loop_of_its_own
 
 
 def test_the_records_of_one_turn_go_out_in_one_write(journal_dir: Path) -> None:
@@ -24,7 +24,7 @@ def test_the_records_of_one_turn_go_out_in_one_write(journal_dir: Path) -> None:
         results.append(await turns.stage(record(3)))
         return results
 
-    results = asyncio.run(turn_of_three_then_one())
+    results = run_on_a_loop_of_its_own(turn_of_three_then_one)
     assert results == [None] * 4
     assert seen == [(1, ["req-0", "req-1", "req-2"])]  # written before the waiters woke
     stats = writer.stats()
@@ -40,15 +40,15 @@ def test_a_failed_turn_write_refuses_every_record_of_the_turn(journal_dir: Path)
     async def stage_two() -> list[str | None]:
         return list(await asyncio.gather(turns.stage(record(1)), turns.stage(record(2))))
 
-    assert asyncio.run(stage_two()) == [None, None]
+    assert run_on_a_loop_of_its_own(stage_two) == [None, None]
     shutil.rmtree(journal_dir)
-    reasons = asyncio.run(stage_two())
+    reasons = run_on_a_loop_of_its_own(stage_two)
     assert len(set(reasons)) == 1
     assert "removed" in str(reasons[0])
     assert writer.stats().records_refused == 2
     assert not writer.healthy
     journal_dir.mkdir()
-    assert asyncio.run(stage_two()) == [None, None]
+    assert run_on_a_loop_of_its_own(stage_two) == [None, None]
     writer.close()
     assert [r["request_id"] for r in journal_rows(journal_dir)] == ["req-1", "req-2"]
 
@@ -61,7 +61,7 @@ def test_a_closed_writer_refuses_the_turn(journal_dir: Path) -> None:
     async def stage_one() -> str | None:
         return await turns.stage(record(1))
 
-    assert asyncio.run(stage_one()) == "the journal writer is closed"
+    assert run_on_a_loop_of_its_own(stage_one) == "the journal writer is closed"
     assert writer.stats().records_refused == 1
 
 
@@ -75,7 +75,7 @@ def test_a_cancelled_request_does_not_stop_the_others_of_its_turn(journal_dir: P
         gone.cancel()
         return await kept
 
-    assert asyncio.run(one_cancelled()) is None
+    assert run_on_a_loop_of_its_own(one_cancelled) is None
     writer.close()
     # the cancelled request's record is written all the same: a record without an answer
     # is harmless, an answer without a record is what must never happen

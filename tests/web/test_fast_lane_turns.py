@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from labserve.journal import JournalUnavailable, JournalWriter
 from labserve.web import close_app, create_app
 from labserve.web.audit_log import get_audit_log
 from tests.conftest import data_row
-from tests.journal.helpers import journal_rows
+from tests.journal.helpers import journal_rows, run_on_a_loop_of_its_own
 from tests.test_access_log import Protocol, Scope
 
 ROWS = [data_row(i) for i in (0, 19, 3, 7)]
@@ -71,8 +70,7 @@ def one_turn(app: Flask, rows: list[dict[str, Any]]) -> list[tuple[int, dict[str
             )
         )
 
-    with ThreadPoolExecutor(1) as thread:  # a loop of its own (see tests/test_access_log.py)
-        thread.submit(lambda: asyncio.run(send_all())).result()
+    run_on_a_loop_of_its_own(send_all)
     guard.pool.shutdown()
     return [(p.sent[0][0], dict(p.sent[0][1]), p.sent[0][2]) for p in protocols]
 
