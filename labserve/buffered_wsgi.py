@@ -46,6 +46,8 @@ BODYLESS_METHODS = {"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"}
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
 Answer = tuple[int, Headers, bytes]
+#: An answer as a WSGI app gives it: status line, headers, body.
+WSGIAnswer = tuple[str, Headers, bytes]
 #: An environ key present only for a request run on the event loop. The app may set it to a
 #: ``DeferredAnswer``: its WSGI answer is then sent only once the awaited step is done.
 DEFERRED_ANSWER = "labserve.deferred_answer"
@@ -55,12 +57,15 @@ class DeferredAnswer:
     """An answer that waits for a step done once per loop turn (the turn's journal write).
 
     ``settle`` gets the step's result and returns None to send the app's answer as it is, or
-    the answer to send instead (a refusal when the step failed).
+    the answer to send instead, as the app would have given it (a refusal when the step
+    failed).
     """
 
     __slots__ = ("done", "settle")
 
-    def __init__(self, done: asyncio.Future[Any], settle: Callable[[Any], Answer | None]) -> None:
+    def __init__(
+        self, done: asyncio.Future[Any], settle: Callable[[Any], WSGIAnswer | None]
+    ) -> None:
         self.done = done
         self.settle = settle
 
@@ -193,7 +198,7 @@ class BufferedWSGI:
             if deferred is not None:
                 instead = deferred.settle(await deferred.done)
                 if instead is not None:
-                    status, headers, whole = instead
+                    status, headers, whole = status_code(instead[0]), instead[1], instead[2]
             protocol.response_bytes(status, headers, whole)
             return status, request_id_in(headers)
         loop = asyncio.get_running_loop()
@@ -249,8 +254,13 @@ class BufferedWSGI:
 
 def start_response(started: list[Any], status: str, headers: Headers, exc_info: Any = None) -> Any:
     """WSGI's ``start_response`` (bound to a list by ``partial``): keeps status and headers."""
-    started[:] = [int(status.split(" ", 1)[0]), headers]
+    started[:] = [status_code(status), headers]
     return lambda data: None
+
+
+def status_code(status: str) -> int:
+    """``"503 SERVICE UNAVAILABLE"`` -> 503."""
+    return int(status.split(" ", 1)[0])
 
 
 def close_result(result: Iterable[bytes]) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 
 from labserve.access_log import AccessLog
 from labserve.buffered_wsgi import BufferedWSGI
+from tests.journal.helpers import run_on_a_loop_of_its_own
 
 LINE = re.compile(
     r'^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] (\S+) "(.*)" (\d{3}) (\d+\.\d)ms (\S+)$'
@@ -94,8 +93,7 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 def serve(guard: BufferedWSGI, scope: Scope, body: bytes) -> None:
     """One request through the guard, on an event loop of its own thread (a test that ran
     before may have left a loop running in this one)."""
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(lambda: asyncio.run(guard.__rsgi__(scope, Protocol(body)))).result()
+    run_on_a_loop_of_its_own(lambda: guard.__rsgi__(scope, Protocol(body)))
 
 
 @pytest.mark.parametrize("inline", [True, False])

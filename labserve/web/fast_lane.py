@@ -162,8 +162,7 @@ class FastLane:
             # On the event loop: the record goes out with this turn's others, then the answer.
             environ[DEFERRED_ANSWER] = DeferredAnswer(audit_log.stage(record), finish)
             return answer
-        refused = finish(audit_log.write(record))
-        return answer if refused is None else ("503 SERVICE UNAVAILABLE", refused[1], refused[2])
+        return finish(audit_log.write(record)) or answer
 
     def settle(
         self,
@@ -174,15 +173,14 @@ class FastLane:
         started: float,
         anonymous: bool,
         reason: str | None,
-    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
         """Once the record's journal write is done (``reason`` None) or failed: count the
         prediction and keep the answer (None), or the 503 to send instead (``DeferredAnswer``)."""
         if reason is None or audit_log.answer_without(record, reason):
             made(record.model, predictions, rule, started)
             return None
-        status, headers, data = self.refusal(reason, record.request_id, anonymous)
         observe_request("POST", rule, 503, time.perf_counter() - started)
-        return 503, headers, data
+        return self.refusal(reason, record.request_id, anonymous)
 
     def refusal(
         self, reason: str, request_id: str, anonymous: bool
